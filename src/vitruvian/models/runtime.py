@@ -1,0 +1,79 @@
+"""Thin runtime layer: one LiteRT interpreter per model, loaded once and reused.
+
+LiteRT (``ai-edge-litert``) runs the ``.tflite`` files with its XNNPACK CPU delegate. Outputs are
+looked up by *shape* rather than by index, since the tensor order inside a ``.tflite`` file is
+an implementation detail of the converter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def default_num_threads() -> int:
+    """Threads for XNNPACK: the machine's cores, at most 4 (more rarely helps small models)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class TFLiteModel:
+    """A loaded ``.tflite`` model with one float32 input and a fixed set of outputs.
+
+    Args:
+        path: the model file (already verified by :mod:`vitruvian.models.assets`).
+        num_threads: XNNPACK threads; ``None`` picks :func:`default_num_threads`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], num_threads: int | None = None) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        threads = default_num_threads() if num_threads is None else int(num_threads)
+        if threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        try:
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+            self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise RuntimeError(
+                f"LiteRT could not load the model {self.path}: {exc}. The file may be corrupt: "
+                "delete it and run `vitruvian models fetch`."
+            ) from exc
+        inputs = self._interpreter.get_input_details()
+        if len(inputs) != 1:
+            raise RuntimeError(f"{self.path.name}: expected 1 input tensor, found {len(inputs)}")
+        self._input_index = int(inputs[0]["index"])
+        self.input_shape: tuple[int, ...] = tuple(int(d) for d in inputs[0]["shape"])
+        self._outputs = self._interpreter.get_output_details()
+
+    def output_indices(self, shapes: Sequence[tuple[int, ...]]) -> list[int]:
+        """Tensor indices of the outputs with the given shapes (in the order asked).
+
+        Raises:
+            RuntimeError: when an asked shape is not among the model's outputs, which means the
+                file is not the model the pipeline expects.
+        """
+        by_shape = {tuple(int(d) for d in o["shape"]): int(o["index"]) for o in self._outputs}
+        missing = [s for s in shapes if s not in by_shape]
+        if missing:
+            raise RuntimeError(
+                f"{self.path.name}: outputs {sorted(by_shape)} do not include {missing}; "
+                "is this the right model file?"
+            )
+        return [by_shape[s] for s in shapes]
+
+    def run(self, tensor: np.ndarray, output_indices: Sequence[int]) -> list[np.ndarray]:
+        """Run the model on ``tensor`` (shape :attr:`input_shape`, float32).
+
+        Returns copies of the requested outputs, with their leading batch dimension kept.
+        """
+        self._interpreter.set_tensor(self._input_index, tensor)
+        self._interpreter.invoke()
+        return [self._interpreter.get_tensor(i) for i in output_indices]
+
+    def close(self) -> None:
+        """Release the interpreter (the object cannot be used afterwards)."""
+        self._interpreter = None  # type: ignore[assignment]
