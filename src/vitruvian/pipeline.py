@@ -1,0 +1,222 @@
+"""The BlazePose graph for one image, step by step as MediaPipe's ``PoseLandmarkCpu`` runs it.
+
+::
+
+    image ──► detect ─────────────────────────────► first detection
+              (letterbox 224x224 in [-1, 1], SSD decode, sigmoid, weighted NMS,
+               letterbox removal)
+                 │
+                 ▼
+              detection_to_roi        hips centre, 2x circle radius, rotate to 90°, x1.25, square
+                 │
+                 ▼
+              landmarks_from_roi      rotated 256x256 crop in [0, 1] ─► landmark model
+                                      ─► pose flag ≥ min_tracking_confidence?
+                                      ─► decode 39 landmarks, heatmap refinement
+                                      ─► letterbox removal, projection to the image
+                                      ─► world landmarks rotated back, visibility copied
+                                      ─► segmentation mask warped back to the image
+
+Everything here is stateless apart from the loaded models and reusable buffers; the compatible
+``solutions.pose.Pose`` shell builds on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vitruvian.calculators.detection_to_roi import detection_to_roi
+from vitruvian.calculators.image_to_tensor import (
+    image_to_tensor,
+    pad_roi,
+    rect_transform,
+    roi_to_pixels,
+)
+from vitruvian.calculators.landmark_projection import project_landmarks, project_world_landmarks
+from vitruvian.calculators.letterbox_removal import (
+    remove_detection_letterbox,
+    remove_landmark_letterbox,
+)
+from vitruvian.calculators.non_max_suppression import weighted_non_max_suppression
+from vitruvian.calculators.refine_from_heatmap import refine_from_heatmap
+from vitruvian.calculators.segmentation import mask_to_image, tensor_to_mask
+from vitruvian.calculators.ssd_anchors import POSE_DETECTOR_ANCHORS, generate_anchors
+from vitruvian.calculators.tensors_to_detections import tensors_to_detections
+from vitruvian.calculators.tensors_to_landmarks import (
+    NUM_MODEL_LANDMARKS,
+    tensors_to_landmarks,
+    tensors_to_world_landmarks,
+)
+from vitruvian.image_input import as_rgb_image
+from vitruvian.models import model_name_for_complexity, model_path
+from vitruvian.models.runtime import TFLiteModel
+from vitruvian.types import NUM_LANDMARKS, Detection, NormalizedRect, PoseResult
+
+DETECTOR_SIZE = 224
+LANDMARK_SIZE = 256
+HEATMAP_SIZE = 64
+#: ``pose_detection_cpu.pbtxt``: weighted NMS IoU threshold.
+NMS_IOU_THRESHOLD = 0.3
+#: Auxiliary alignment landmarks (hips centre, circle point) follow the 33 body landmarks.
+AUXILIARY_LANDMARKS = slice(33, 35)
+
+
+def _check_confidence(name: str, value: float) -> float:
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0.0, 1.0], got {value}")
+    return value
+
+
+class PosePipeline:
+    """Single-pose BlazePose on still images, returning plain numpy results.
+
+    Args:
+        model_complexity: 0 (lite), 1 (full) or 2 (heavy) landmark model.
+        enable_segmentation: also predict the person mask.
+        min_detection_confidence: minimum detector score, in [0, 1].
+        min_tracking_confidence: minimum pose-presence score of the landmark model, in [0, 1];
+            below it the pose is reported absent (MediaPipe applies it in static mode too).
+        num_threads: CPU threads for the models (``None``: up to 4, the machine's cores).
+
+    Not thread-safe: use one instance per thread.
+    """
+
+    def __init__(
+        self,
+        model_complexity: int = 1,
+        enable_segmentation: bool = False,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        num_threads: int | None = None,
+    ) -> None:
+        landmark_model = model_name_for_complexity(model_complexity)
+        self.model_complexity = int(model_complexity)
+        self.enable_segmentation = bool(enable_segmentation)
+        self.min_detection_confidence = _check_confidence(
+            "min_detection_confidence", min_detection_confidence
+        )
+        self.min_tracking_confidence = _check_confidence(
+            "min_tracking_confidence", min_tracking_confidence
+        )
+        self._anchors = generate_anchors(POSE_DETECTOR_ANCHORS)
+        self._detector = TFLiteModel(model_path("pose_detection"), num_threads)
+        self._detector_outputs = self._detector.output_indices(
+            [(1, len(self._anchors), 12), (1, len(self._anchors), 1)]
+        )
+        self._landmarker = TFLiteModel(model_path(landmark_model), num_threads)
+        self._landmarker_outputs = self._landmarker.output_indices(
+            [
+                (1, NUM_MODEL_LANDMARKS * 5),
+                (1, 1),
+                (1, LANDMARK_SIZE, LANDMARK_SIZE, 1),
+                (1, HEATMAP_SIZE, HEATMAP_SIZE, NUM_MODEL_LANDMARKS),
+                (1, NUM_MODEL_LANDMARKS * 3),
+            ]
+        )
+        self._detector_input = np.zeros((1, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
+        self._landmark_input = np.zeros((1, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
+
+    # -- the graph -------------------------------------------------------------------------------
+
+    def process(self, image: np.ndarray) -> PoseResult | None:
+        """Detect the most confident person in an RGB image and predict its landmarks.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB (see :func:`vitruvian.image_input.as_rgb_image` for
+                the other layouts accepted).
+
+        Returns:
+            The pose, or ``None`` when no person is detected or the landmark model's presence
+            score is below ``min_tracking_confidence``.
+        """
+        image = as_rgb_image(image)
+        detections = self.detect(image)
+        if not detections:
+            return None
+        height, width = image.shape[:2]
+        roi = detection_to_roi(detections[0].keypoints, width, height)
+        result = self.landmarks_from_roi(image, roi)
+        if result is None:
+            return None
+        return PoseResult(
+            landmarks=result.landmarks,
+            world_landmarks=result.world_landmarks,
+            segmentation_mask=result.segmentation_mask,
+            roi=result.roi,
+            presence_score=result.presence_score,
+            detection=detections[0],
+            auxiliary_landmarks=result.auxiliary_landmarks,
+        )
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Run the person detector (``PoseDetectionCpu``) on a validated RGB image.
+
+        Returns detections in normalised image coordinates, most confident first.
+        """
+        height, width = image.shape[:2]
+        roi, padding = pad_roi(roi_to_pixels(None, width, height), DETECTOR_SIZE, DETECTOR_SIZE)
+        matrix = rect_transform(roi, DETECTOR_SIZE, DETECTOR_SIZE)
+        image_to_tensor(image, matrix, self._detector_input[0], (-1.0, 1.0), border_zero=True)
+        raw_boxes, raw_scores = self._detector.run(self._detector_input, self._detector_outputs)
+        decoded = tensors_to_detections(
+            raw_boxes[0], raw_scores[0], self._anchors, self.min_detection_confidence
+        )
+        merged = weighted_non_max_suppression(decoded, NMS_IOU_THRESHOLD)
+        merged = remove_detection_letterbox(merged, padding)
+        return [
+            Detection(box=merged.boxes[i], keypoints=merged.keypoints[i], score=float(s))
+            for i, s in enumerate(merged.scores)
+        ]
+
+    def landmarks_from_roi(self, image: np.ndarray, roi: NormalizedRect) -> PoseResult | None:
+        """Run the landmark model (``PoseLandmarkByRoiCpu``) on a rotated region of the image.
+
+        Args:
+            image: validated ``(H, W, 3)`` uint8 RGB.
+            roi: the region, normalised to the image.
+        """
+        height, width = image.shape[:2]
+        crop_roi, padding = pad_roi(roi_to_pixels(roi, width, height), LANDMARK_SIZE, LANDMARK_SIZE)
+        matrix = rect_transform(crop_roi, LANDMARK_SIZE, LANDMARK_SIZE)
+        image_to_tensor(image, matrix, self._landmark_input[0], (0.0, 1.0), border_zero=False)
+        raw, flag, seg, heatmap, raw_world = self._landmarker.run(
+            self._landmark_input, self._landmarker_outputs
+        )
+        presence = float(flag.reshape(-1)[0])
+        if presence < self.min_tracking_confidence:
+            return None
+
+        landmarks = tensors_to_landmarks(raw, NUM_MODEL_LANDMARKS, LANDMARK_SIZE, LANDMARK_SIZE)
+        landmarks = refine_from_heatmap(landmarks, heatmap[0])
+        landmarks = project_landmarks(remove_landmark_letterbox(landmarks, padding), roi)
+
+        world = tensors_to_world_landmarks(raw_world, NUM_MODEL_LANDMARKS)[:NUM_LANDMARKS]
+        world = project_world_landmarks(world, roi)
+        world_full = np.empty((NUM_LANDMARKS, 5), np.float32)
+        world_full[:, :3] = world
+        world_full[:, 3:] = landmarks[:NUM_LANDMARKS, 3:5]
+
+        mask = None
+        if self.enable_segmentation:
+            mask = mask_to_image(tensor_to_mask(seg), matrix, width, height)
+
+        return PoseResult(
+            landmarks=np.ascontiguousarray(landmarks[:NUM_LANDMARKS]),
+            world_landmarks=world_full,
+            segmentation_mask=mask,
+            roi=roi,
+            presence_score=presence,
+            auxiliary_landmarks=np.ascontiguousarray(landmarks[AUXILIARY_LANDMARKS]),
+        )
+
+    def close(self) -> None:
+        """Release the models."""
+        self._detector.close()
+        self._landmarker.close()
+
+    def __enter__(self) -> PosePipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
