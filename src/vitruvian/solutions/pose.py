@@ -1,0 +1,302 @@
+"""MediaPipe Pose Solution API (``mp.solutions.pose``) on top of :class:`~vitruvian.pipeline.
+PosePipeline`.
+
+Runs MediaPipe Pose code unchanged after ``import vitruvian as mp``::
+
+    with mp.solutions.pose.Pose(static_image_mode=True) as pose:
+        results = pose.process(cv2.cvtColor(bgr_image, cv2.COLOR_BGR2RGB))
+        if results.pose_landmarks:
+            nose = results.pose_landmarks.landmark[mp.solutions.pose.PoseLandmark.NOSE]
+            print(nose.x * image_width, nose.y * image_height)  # pixels
+
+``results.pose`` additionally carries the pipeline's plain numpy
+:class:`~vitruvian.types.PoseResult` (or ``None``).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+from types import TracebackType
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from vitruvian.solutions.landmarks import LandmarkList, NormalizedLandmarkList
+
+if TYPE_CHECKING:
+    from vitruvian.pipeline import PosePipeline
+    from vitruvian.types import PoseResult
+
+__all__ = [
+    "POSE_CONNECTIONS",
+    "Pose",
+    "PoseLandmark",
+    "PoseSolutionOutputs",
+]
+
+
+class PoseLandmark(enum.IntEnum):
+    """The 33 BlazePose landmarks, with MediaPipe's names and indices.
+
+    "Left" and "right" are the subject's own sides (the subject's left appears on the image's
+    right for a person facing the camera).
+    """
+
+    NOSE = 0
+    LEFT_EYE_INNER = 1
+    LEFT_EYE = 2
+    LEFT_EYE_OUTER = 3
+    RIGHT_EYE_INNER = 4
+    RIGHT_EYE = 5
+    RIGHT_EYE_OUTER = 6
+    LEFT_EAR = 7
+    RIGHT_EAR = 8
+    MOUTH_LEFT = 9
+    MOUTH_RIGHT = 10
+    LEFT_SHOULDER = 11
+    RIGHT_SHOULDER = 12
+    LEFT_ELBOW = 13
+    RIGHT_ELBOW = 14
+    LEFT_WRIST = 15
+    RIGHT_WRIST = 16
+    LEFT_PINKY = 17
+    RIGHT_PINKY = 18
+    LEFT_INDEX = 19
+    RIGHT_INDEX = 20
+    LEFT_THUMB = 21
+    RIGHT_THUMB = 22
+    LEFT_HIP = 23
+    RIGHT_HIP = 24
+    LEFT_KNEE = 25
+    RIGHT_KNEE = 26
+    LEFT_ANKLE = 27
+    RIGHT_ANKLE = 28
+    LEFT_HEEL = 29
+    RIGHT_HEEL = 30
+    LEFT_FOOT_INDEX = 31
+    RIGHT_FOOT_INDEX = 32
+
+
+#: The skeleton's edges as pairs of landmark indices (the same 35 pairs as MediaPipe's
+#: ``pose_connections.POSE_CONNECTIONS``).
+POSE_CONNECTIONS: frozenset[tuple[int, int]] = frozenset(
+    [
+        (0, 1),
+        (1, 2),
+        (2, 3),
+        (3, 7),
+        (0, 4),
+        (4, 5),
+        (5, 6),
+        (6, 8),
+        (9, 10),
+        (11, 12),
+        (11, 13),
+        (13, 15),
+        (15, 17),
+        (15, 19),
+        (15, 21),
+        (17, 19),
+        (12, 14),
+        (14, 16),
+        (16, 18),
+        (16, 20),
+        (16, 22),
+        (18, 20),
+        (11, 23),
+        (12, 24),
+        (23, 24),
+        (23, 25),
+        (24, 26),
+        (25, 27),
+        (26, 28),
+        (27, 29),
+        (28, 30),
+        (29, 31),
+        (30, 32),
+        (27, 31),
+        (28, 32),
+    ]
+)
+
+
+class PoseSolutionOutputs(NamedTuple):
+    """What :meth:`Pose.process` returns (MediaPipe's ``SolutionOutputs`` plus ``pose``).
+
+    Attributes:
+        pose_landmarks: the 33 landmarks in normalised image coordinates (x / image width,
+            y / image height, origin top-left), or ``None`` when no pose was found.
+        pose_world_landmarks: the 33 landmarks in metres, origin at the centre between the
+            hips, or ``None`` when no pose was found.
+        segmentation_mask: ``(H, W)`` float32 in [0, 1] at the input image's size (1 = person),
+            or ``None`` when segmentation is disabled or no pose was found.
+        pose: the pipeline's numpy :class:`~vitruvian.types.PoseResult` (``None`` when no pose
+            was found); not part of MediaPipe's API.
+    """
+
+    pose_landmarks: NormalizedLandmarkList | None
+    pose_world_landmarks: LandmarkList | None
+    segmentation_mask: np.ndarray | None
+    pose: PoseResult | None
+
+
+def _check_confidence(name: str, value: object) -> float:
+    """Return ``value`` as a float in [0, 1] or raise (TypeError/ValueError) naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0.0, 1.0], got {value!r}")
+    result = float(value)
+    if math.isnan(result) or not 0.0 <= result <= 1.0:
+        raise ValueError(f"{name} must be in [0.0, 1.0], got {value!r}")
+    return result
+
+
+def _check_model_complexity(value: object) -> int:
+    """Return ``value`` as an int in {0, 1, 2} or raise ValueError."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value in (0, 1, 2):
+        return int(value)
+    raise ValueError(f"model_complexity must be 0 (lite), 1 (full) or 2 (heavy), got {value!r}")
+
+
+class Pose:
+    """MediaPipe Pose: finds the most prominent person in an RGB image and returns 33 landmarks.
+
+    Drop-in replacement for ``mediapipe.solutions.pose.Pose``, with the same options, defaults
+    and outputs. Use it as a context manager or call :meth:`close` when done.
+
+    Current limitation: video mode (``static_image_mode=False``, the default) is accepted but
+    runs every frame like static mode: person detection on each frame, no landmark-based
+    tracking between frames, and ``smooth_landmarks`` / ``smooth_segmentation`` have no effect
+    yet. Results per frame are therefore those of static mode (correct, but without MediaPipe's
+    temporal smoothing and slower than tracking).
+
+    Args:
+        static_image_mode: treat inputs as unrelated images (True) or as a video stream (False).
+        model_complexity: landmark model: 0 (lite), 1 (full) or 2 (heavy).
+        smooth_landmarks: in video mode, filter landmarks across frames to reduce jitter.
+        enable_segmentation: also predict a person segmentation mask.
+        smooth_segmentation: in video mode, filter the mask across frames.
+        min_detection_confidence: minimum person-detector score in [0.0, 1.0].
+        min_tracking_confidence: minimum landmark-model pose-presence score in [0.0, 1.0]
+            (below it the pose counts as lost; in static mode it is applied to each image).
+
+    Raises:
+        ValueError: ``model_complexity`` not in {0, 1, 2}, or a confidence outside [0.0, 1.0].
+        TypeError: a confidence that is not a number.
+    """
+
+    def __init__(
+        self,
+        static_image_mode: bool = False,
+        model_complexity: int = 1,
+        smooth_landmarks: bool = True,
+        enable_segmentation: bool = False,
+        smooth_segmentation: bool = True,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+    ) -> None:
+        self._static_image_mode = bool(static_image_mode)
+        self._model_complexity = _check_model_complexity(model_complexity)
+        self._enable_segmentation = bool(enable_segmentation)
+        # As MediaPipe does, smoothing only applies in video mode.
+        self._smooth_landmarks = bool(smooth_landmarks) and not self._static_image_mode
+        self._smooth_segmentation = bool(smooth_segmentation) and not self._static_image_mode
+        self._min_detection_confidence = _check_confidence(
+            "min_detection_confidence", min_detection_confidence
+        )
+        self._min_tracking_confidence = _check_confidence(
+            "min_tracking_confidence", min_tracking_confidence
+        )
+
+        from vitruvian.pipeline import PosePipeline  # deferred: loads the inference runtime
+
+        self._pipeline: PosePipeline | None = PosePipeline(
+            model_complexity=self._model_complexity,
+            enable_segmentation=self._enable_segmentation,
+            min_detection_confidence=self._min_detection_confidence,
+            min_tracking_confidence=self._min_tracking_confidence,
+        )
+
+    @property
+    def static_image_mode(self) -> bool:
+        """Whether inputs are treated as unrelated images."""
+        return self._static_image_mode
+
+    @property
+    def model_complexity(self) -> int:
+        """The landmark model in use: 0 (lite), 1 (full) or 2 (heavy)."""
+        return self._model_complexity
+
+    @property
+    def enable_segmentation(self) -> bool:
+        """Whether a segmentation mask is produced."""
+        return self._enable_segmentation
+
+    def process(self, image: np.ndarray) -> PoseSolutionOutputs:
+        """Find the pose of the most prominent person in an RGB image.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB array (convert OpenCV's BGR with
+                ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``). Grayscale and RGBA arrays are
+                accepted too; see :func:`vitruvian.image_input.as_rgb_image` for the rules.
+                The array is not modified.
+
+        Returns:
+            A :class:`PoseSolutionOutputs`; its landmark fields are ``None`` when no pose was
+            found.
+
+        Raises:
+            RuntimeError: the object has been closed.
+            TypeError: ``image`` is not a numpy array.
+            ValueError: ``image`` has the wrong dtype or shape, or is empty.
+        """
+        pipeline = self._pipeline
+        if pipeline is None:
+            raise RuntimeError(
+                "Pose.process() called after close(); create a new Pose object "
+                "(or use `with mp.solutions.pose.Pose(...) as pose:` around all calls)"
+            )
+        # Video mode hooks in here later: a tracker that reuses the previous frame's landmarks
+        # as the next ROI and smooths the outputs. Until then every frame runs like static mode.
+        result = pipeline.process(image)
+        return self._to_outputs(result)
+
+    def _to_outputs(self, result: PoseResult | None) -> PoseSolutionOutputs:
+        """Wrap a pipeline result in MediaPipe-style landmark containers."""
+        if result is None:
+            return PoseSolutionOutputs(None, None, None, None)
+        mask = result.segmentation_mask if self._enable_segmentation else None
+        return PoseSolutionOutputs(
+            pose_landmarks=NormalizedLandmarkList.from_numpy(result.landmarks),
+            pose_world_landmarks=LandmarkList.from_numpy(result.world_landmarks),
+            segmentation_mask=mask,
+            pose=result,
+        )
+
+    def reset(self) -> None:
+        """Forget the state carried between video frames.
+
+        Call it before feeding an unrelated video. A no-op for now (no tracking state is kept
+        yet), kept for compatibility with MediaPipe's ``SolutionBase.reset``.
+        """
+        if self._pipeline is None:
+            raise RuntimeError("Pose.reset() called after close()")
+
+    def close(self) -> None:
+        """Release the models. Calling it again is harmless; :meth:`process` then raises."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.close()
+
+    def __enter__(self) -> Pose:
+        """Return ``self``; :meth:`close` runs on leaving the ``with`` block."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
