@@ -50,6 +50,7 @@ from vitruvian.calculators.tensors_to_landmarks import (
 from vitruvian.image_input import as_rgb_image
 from vitruvian.models import model_name_for_complexity, model_path
 from vitruvian.models.runtime import TFLiteModel
+from vitruvian.options import check_confidence, check_model_complexity
 from vitruvian.types import NUM_LANDMARKS, Detection, NormalizedRect, PoseResult
 
 DETECTOR_SIZE = 224
@@ -59,13 +60,6 @@ HEATMAP_SIZE = 64
 NMS_IOU_THRESHOLD = 0.3
 #: Auxiliary alignment landmarks (hips centre, circle point) follow the 33 body landmarks.
 AUXILIARY_LANDMARKS = slice(33, 35)
-
-
-def _check_confidence(name: str, value: float) -> float:
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0.0, 1.0], got {value}")
-    return value
 
 
 class PosePipeline:
@@ -90,13 +84,13 @@ class PosePipeline:
         min_tracking_confidence: float = 0.5,
         num_threads: int | None = None,
     ) -> None:
-        landmark_model = model_name_for_complexity(model_complexity)
-        self.model_complexity = int(model_complexity)
+        self.model_complexity = check_model_complexity(model_complexity)
+        landmark_model = model_name_for_complexity(self.model_complexity)
         self.enable_segmentation = bool(enable_segmentation)
-        self.min_detection_confidence = _check_confidence(
+        self.min_detection_confidence = check_confidence(
             "min_detection_confidence", min_detection_confidence
         )
-        self.min_tracking_confidence = _check_confidence(
+        self.min_tracking_confidence = check_confidence(
             "min_tracking_confidence", min_tracking_confidence
         )
         self._anchors = generate_anchors(POSE_DETECTOR_ANCHORS)

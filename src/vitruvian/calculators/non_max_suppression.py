@@ -44,7 +44,12 @@ def weighted_non_max_suppression(
     while remaining.size:
         top = remaining[0]
         overlap = iou(boxes[top], boxes[remaining]) > iou_threshold
-        overlap[0] = True  # a degenerate (zero-area) box still counts as its own cluster
+        if not overlap[0]:
+            # A zero-area box does not overlap itself: MediaPipe outputs it as it is and stops.
+            out_boxes.append(boxes[top])
+            out_kps.append(kps[top])
+            out_scores.append(scores[top])
+            break
         members = remaining[overlap]
         w = scores[members]
         total = w.sum()

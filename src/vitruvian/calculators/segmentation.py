@@ -13,7 +13,11 @@ from vitruvian.calculators.tensors_to_detections import sigmoid
 def tensor_to_mask(raw: np.ndarray) -> np.ndarray:
     """``(1, H, W, 1)`` or ``(H, W)`` logits -> ``(H, W)`` float32 probabilities in [0, 1]."""
     logits = np.asarray(raw, dtype=np.float32)
-    return sigmoid(logits.reshape(logits.shape[-3], logits.shape[-2])).astype(np.float32)
+    if logits.ndim == 4:
+        logits = logits[0, :, :, 0]
+    if logits.ndim != 2:
+        raise ValueError(f"expected a (1, H, W, 1) or (H, W) mask tensor, got {logits.shape}")
+    return sigmoid(logits).astype(np.float32)
 
 
 def mask_to_image(

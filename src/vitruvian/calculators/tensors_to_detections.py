@@ -81,4 +81,6 @@ def tensors_to_detections(
     keypoints = np.empty_like(kp)
     keypoints[..., 0] = kp[..., 0] / options.x_scale * aw + ax
     keypoints[..., 1] = kp[..., 1] / options.y_scale * ah + ay
-    return RawDetections(boxes.astype(np.float32), keypoints, scores[keep])
+    # As MediaPipe does, a box with a negative (or NaN) width or height is no detection.
+    valid = ((w >= 0) & (h >= 0)).reshape(-1)
+    return RawDetections(boxes[valid].astype(np.float32), keypoints[valid], scores[keep][valid])

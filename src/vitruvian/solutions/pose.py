@@ -16,13 +16,12 @@ Runs MediaPipe Pose code unchanged after ``import vitruvian as mp``::
 from __future__ import annotations
 
 import enum
-import math
-import numbers
 from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from vitruvian.options import check_confidence, check_model_complexity
 from vitruvian.solutions.landmarks import LandmarkList, NormalizedLandmarkList
 
 if TYPE_CHECKING:
@@ -142,23 +141,6 @@ class PoseSolutionOutputs(NamedTuple):
     pose: PoseResult | None
 
 
-def _check_confidence(name: str, value: object) -> float:
-    """Return ``value`` as a float in [0, 1] or raise (TypeError/ValueError) naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number in [0.0, 1.0], got {value!r}")
-    result = float(value)
-    if math.isnan(result) or not 0.0 <= result <= 1.0:
-        raise ValueError(f"{name} must be in [0.0, 1.0], got {value!r}")
-    return result
-
-
-def _check_model_complexity(value: object) -> int:
-    """Return ``value`` as an int in {0, 1, 2} or raise ValueError."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value in (0, 1, 2):
-        return int(value)
-    raise ValueError(f"model_complexity must be 0 (lite), 1 (full) or 2 (heavy), got {value!r}")
-
-
 class Pose:
     """MediaPipe Pose: finds the most prominent person in an RGB image and returns 33 landmarks.
 
@@ -197,15 +179,15 @@ class Pose:
         min_tracking_confidence: float = 0.5,
     ) -> None:
         self._static_image_mode = bool(static_image_mode)
-        self._model_complexity = _check_model_complexity(model_complexity)
+        self._model_complexity = check_model_complexity(model_complexity)
         self._enable_segmentation = bool(enable_segmentation)
         # As MediaPipe does, smoothing only applies in video mode.
         self._smooth_landmarks = bool(smooth_landmarks) and not self._static_image_mode
         self._smooth_segmentation = bool(smooth_segmentation) and not self._static_image_mode
-        self._min_detection_confidence = _check_confidence(
+        self._min_detection_confidence = check_confidence(
             "min_detection_confidence", min_detection_confidence
         )
-        self._min_tracking_confidence = _check_confidence(
+        self._min_tracking_confidence = check_confidence(
             "min_tracking_confidence", min_tracking_confidence
         )
 
