@@ -5,7 +5,7 @@
 #   make demo    run the one-image demo (INPUT=path/to/image.jpg to choose the image)
 #   make test    run the test suite
 #   make lint    ruff check + ruff format --check
-#   make bench   run scripts/bench.py
+#   make bench   static-mode latency vs MediaPipe (VITRUVIAN_REFERENCE_PYTHON=path, BENCH_ARGS=...)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -42,4 +42,4 @@ lint: venv
 	$(VPY) -m ruff format --check .
 
 bench: venv models
-	$(VPY) scripts/bench.py
+	$(VPY) scripts/bench.py $(BENCH_ARGS)
