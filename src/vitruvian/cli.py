@@ -177,13 +177,8 @@ def demo(input_path: Path | None, out_dir: Path, model_complexity: int) -> None:
     """Run pose estimation on one image; write an annotated PNG and a landmarks JSON."""
     import cv2
 
-    try:
-        from vitruvian.solutions import drawing_utils
-        from vitruvian.solutions import pose as mp_pose
-    except ImportError as exc:
-        raise click.ClickException(
-            f"the pose solution modules are not available ({exc}); reinstall vitruvian"
-        ) from exc
+    from vitruvian.solutions import drawing_styles, drawing_utils
+    from vitruvian.solutions import pose as mp_pose
 
     if input_path is None:
         input_path = _default_demo_input()
@@ -198,8 +193,7 @@ def demo(input_path: Path | None, out_dir: Path, model_complexity: int) -> None:
     finally:
         pose.close()
 
-    enum = getattr(mp_pose, "PoseLandmark", None)
-    names = [member.name.lower() for member in enum] if enum is not None else None
+    names = [member.name.lower() for member in mp_pose.PoseLandmark]
     found = results.pose_landmarks is not None
     height, width = image_bgr.shape[:2]
     record: dict[str, Any] = {
@@ -216,7 +210,12 @@ def demo(input_path: Path | None, out_dir: Path, model_complexity: int) -> None:
     }
     annotated = image_bgr.copy()
     if found:
-        drawing_utils.draw_landmarks(annotated, results.pose_landmarks, mp_pose.POSE_CONNECTIONS)
+        drawing_utils.draw_landmarks(
+            annotated,
+            results.pose_landmarks,
+            mp_pose.POSE_CONNECTIONS,
+            landmark_drawing_spec=drawing_styles.get_default_pose_landmarks_style(),
+        )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     png_path = out_dir / f"{input_path.stem}_pose.png"
