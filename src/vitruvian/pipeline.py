@@ -23,6 +23,8 @@ Everything here is stateless apart from the loaded models and reusable buffers; 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from vitruvian.calculators.detection_to_roi import detection_to_roi
@@ -60,6 +62,14 @@ HEATMAP_SIZE = 64
 NMS_IOU_THRESHOLD = 0.3
 #: Auxiliary alignment landmarks (hips centre, circle point) follow the 33 body landmarks.
 AUXILIARY_LANDMARKS = slice(33, 35)
+
+
+@dataclass
+class PipelineStats:
+    """How often each model ran since the pipeline was built (or the counters were cleared)."""
+
+    detector_runs: int = 0
+    landmark_runs: int = 0
 
 
 class PosePipeline:
@@ -110,6 +120,8 @@ class PosePipeline:
         )
         self._detector_input = np.zeros((1, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
         self._landmark_input = np.zeros((1, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
+        #: Model run counters (public, e.g. to check that tracking skips the detector).
+        self.stats = PipelineStats()
 
     # -- the graph -------------------------------------------------------------------------------
 
@@ -153,6 +165,7 @@ class PosePipeline:
         matrix = rect_transform(roi, DETECTOR_SIZE, DETECTOR_SIZE)
         image_to_tensor(image, matrix, self._detector_input[0], (-1.0, 1.0), border_zero=True)
         raw_boxes, raw_scores = self._detector.run(self._detector_input, self._detector_outputs)
+        self.stats.detector_runs += 1
         decoded = tensors_to_detections(
             raw_boxes[0], raw_scores[0], self._anchors, self.min_detection_confidence
         )
@@ -177,6 +190,7 @@ class PosePipeline:
         raw, flag, seg, heatmap, raw_world = self._landmarker.run(
             self._landmark_input, self._landmarker_outputs
         )
+        self.stats.landmark_runs += 1
         presence = float(flag.reshape(-1)[0])
         if presence < self.min_tracking_confidence:
             return None

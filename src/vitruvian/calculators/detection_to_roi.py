@@ -55,3 +55,23 @@ def detection_to_roi(keypoints: np.ndarray, image_width: int, image_height: int)
     return transform_rect(
         rect, image_width, image_height, scale_x=ROI_SCALE, scale_y=ROI_SCALE, square_long=True
     )
+
+
+def landmarks_to_roi(
+    auxiliary_landmarks: np.ndarray, image_width: int, image_height: int
+) -> NormalizedRect:
+    """The next frame's ROI from the 2 auxiliary alignment landmarks (``PoseLandmarksToRoi``).
+
+    The auxiliary landmarks are the hip midpoint and a point on the body circle, like the
+    detector's keypoints 0 and 1, so the ROI is built exactly as from a detection.
+    """
+    return detection_to_roi(np.asarray(auxiliary_landmarks)[:, :2], image_width, image_height)
+
+
+def object_scale(auxiliary_landmarks: np.ndarray, image_width: int, image_height: int) -> float:
+    """The person's size in pixels for landmark smoothing: the mean side of the (unscaled)
+    alignment rect, i.e. twice the hips-to-circle distance."""
+    rect = alignment_points_to_rect(
+        auxiliary_landmarks[0, :2], auxiliary_landmarks[1, :2], image_width, image_height
+    )
+    return (rect.width * image_width + rect.height * image_height) / 2.0

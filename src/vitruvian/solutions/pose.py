@@ -25,7 +25,8 @@ from vitruvian.options import check_confidence, check_model_complexity
 from vitruvian.solutions.landmarks import LandmarkList, NormalizedLandmarkList
 
 if TYPE_CHECKING:
-    from vitruvian.pipeline import PosePipeline
+    from vitruvian.pipeline import PipelineStats, PosePipeline
+    from vitruvian.tracking import PoseTracker, TrackerStats
     from vitruvian.types import PoseResult
 
 __all__ = [
@@ -147,11 +148,12 @@ class Pose:
     Drop-in replacement for ``mediapipe.solutions.pose.Pose``, with the same options, defaults
     and outputs. Use it as a context manager or call :meth:`close` when done.
 
-    Current limitation: video mode (``static_image_mode=False``, the default) is accepted but
-    runs every frame like static mode: person detection on each frame, no landmark-based
-    tracking between frames, and ``smooth_landmarks`` / ``smooth_segmentation`` have no effect
-    yet. Results per frame are therefore those of static mode (correct, but without MediaPipe's
-    temporal smoothing and slower than tracking).
+    In video mode (``static_image_mode=False``, the default) the detector runs on the first
+    frame and whenever tracking is lost; otherwise each frame's region comes from the previous
+    frame's landmarks, and landmarks, visibility and (optionally) the mask are smoothed over
+    time (see :mod:`vitruvian.tracking`). Frames of one stream must come in order; call
+    :meth:`reset` before an unrelated stream. An instance is not thread-safe: use one per thread
+    (or guard it with a lock).
 
     Args:
         static_image_mode: treat inputs as unrelated images (True) or as a video stream (False).
@@ -191,14 +193,29 @@ class Pose:
             "min_tracking_confidence", min_tracking_confidence
         )
 
-        from vitruvian.pipeline import PosePipeline  # deferred: loads the inference runtime
+        # Deferred imports: they load the inference runtime.
+        from vitruvian.pipeline import PosePipeline
+        from vitruvian.tracking import PoseTracker
 
-        self._pipeline: PosePipeline | None = PosePipeline(
-            model_complexity=self._model_complexity,
-            enable_segmentation=self._enable_segmentation,
-            min_detection_confidence=self._min_detection_confidence,
-            min_tracking_confidence=self._min_tracking_confidence,
-        )
+        self._pipeline: PosePipeline | None = None
+        self._tracker: PoseTracker | None = None
+        if self._static_image_mode:
+            self._pipeline = PosePipeline(
+                model_complexity=self._model_complexity,
+                enable_segmentation=self._enable_segmentation,
+                min_detection_confidence=self._min_detection_confidence,
+                min_tracking_confidence=self._min_tracking_confidence,
+            )
+        else:
+            self._tracker = PoseTracker(
+                model_complexity=self._model_complexity,
+                enable_segmentation=self._enable_segmentation,
+                smooth_landmarks=self._smooth_landmarks,
+                smooth_segmentation=self._smooth_segmentation,
+                min_detection_confidence=self._min_detection_confidence,
+                min_tracking_confidence=self._min_tracking_confidence,
+            )
+        self._closed = False
 
     @property
     def static_image_mode(self) -> bool:
@@ -215,14 +232,33 @@ class Pose:
         """Whether a segmentation mask is produced."""
         return self._enable_segmentation
 
-    def process(self, image: np.ndarray) -> PoseSolutionOutputs:
-        """Find the pose of the most prominent person in an RGB image.
+    @property
+    def stats(self) -> PipelineStats | TrackerStats:
+        """Model-run counters (``detector_runs``, ``landmark_runs``; in video mode also
+        ``frames`` and ``tracked_frames``)."""
+        if self._tracker is not None:
+            return self._tracker.stats
+        assert self._pipeline is not None
+        return self._pipeline.stats
+
+    def process(
+        self,
+        image: np.ndarray,
+        timestamp: float | None = None,
+        *,
+        timestamp_us: int | None = None,
+    ) -> PoseSolutionOutputs:
+        """Find the pose of the most prominent person in an RGB image (or the next video frame).
 
         Args:
             image: ``(H, W, 3)`` uint8 RGB array (convert OpenCV's BGR with
                 ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``). Grayscale and RGBA arrays are
                 accepted too; see :func:`vitruvian.image_input.as_rgb_image` for the rules.
                 The array is not modified.
+            timestamp: video mode only: the frame's time in **seconds** (e.g.
+                ``cap.get(cv2.CAP_PROP_POS_MSEC) / 1000``). Without it, each call advances
+                33.333 ms, as MediaPipe does. Must increase from frame to frame.
+            timestamp_us: the same in integer **microseconds** (give one or the other).
 
         Returns:
             A :class:`PoseSolutionOutputs`; its landmark fields are ``None`` when no pose was
@@ -231,18 +267,22 @@ class Pose:
         Raises:
             RuntimeError: the object has been closed.
             TypeError: ``image`` is not a numpy array.
-            ValueError: ``image`` has the wrong dtype or shape, or is empty.
+            ValueError: ``image`` has the wrong dtype or shape, or is empty; a timestamp is
+                negative or not after the previous frame's; both timestamps were given.
         """
-        pipeline = self._pipeline
-        if pipeline is None:
+        if self._closed:
             raise RuntimeError(
                 "Pose.process() called after close(); create a new Pose object "
                 "(or use `with mp.solutions.pose.Pose(...) as pose:` around all calls)"
             )
-        # Video mode hooks in here later: a tracker that reuses the previous frame's landmarks
-        # as the next ROI and smooths the outputs. Until then every frame runs like static mode.
-        result = pipeline.process(image)
-        return self._to_outputs(result)
+        if timestamp is not None and timestamp_us is not None:
+            raise ValueError("give timestamp (seconds) or timestamp_us (microseconds), not both")
+        if timestamp is not None:
+            timestamp_us = round(float(timestamp) * 1e6)
+        if self._tracker is not None:
+            return self._to_outputs(self._tracker.process(image, timestamp_us))
+        assert self._pipeline is not None
+        return self._to_outputs(self._pipeline.process(image))
 
     def _to_outputs(self, result: PoseResult | None) -> PoseSolutionOutputs:
         """Wrap a pipeline result in MediaPipe-style landmark containers."""
@@ -257,19 +297,22 @@ class Pose:
         )
 
     def reset(self) -> None:
-        """Forget the state carried between video frames.
-
-        Call it before feeding an unrelated video. A no-op for now (no tracking state is kept
-        yet), kept for compatibility with MediaPipe's ``SolutionBase.reset``.
-        """
-        if self._pipeline is None:
+        """Start a new video stream: forget the tracked pose, the smoothing state and the
+        clock, keeping the loaded models. (In static mode there is no state to forget.)"""
+        if self._closed:
             raise RuntimeError("Pose.reset() called after close()")
+        if self._tracker is not None:
+            self._tracker.reset()
 
     def close(self) -> None:
         """Release the models. Calling it again is harmless; :meth:`process` then raises."""
-        pipeline, self._pipeline = self._pipeline, None
-        if pipeline is not None:
-            pipeline.close()
+        if self._closed:
+            return
+        self._closed = True
+        if self._tracker is not None:
+            self._tracker.close()
+        if self._pipeline is not None:
+            self._pipeline.close()
 
     def __enter__(self) -> Pose:
         """Return ``self``; :meth:`close` runs on leaving the ``with`` block."""

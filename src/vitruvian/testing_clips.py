@@ -1,0 +1,164 @@
+"""Deterministic test clips for the video-mode goldens and tests.
+
+This module depends only on numpy and OpenCV (no other ``vitruvian`` import), so that
+``scripts/make_goldens.py`` can load it by file path inside a foreign Python environment (the
+reference MediaPipe one) and build exactly the same frames as the tests do, like
+:mod:`vitruvian.crops`.
+
+* :func:`read_video_rgb` decodes a video file with OpenCV into RGB frames.
+* :func:`still_with_jitter` turns one still image into a short clip of the same scene moved by
+  small sub-pixel translations: a seeded, bounded random walk, the same on every platform (the
+  random numbers come from a self-contained SplitMix64 generator, not from numpy's streams).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "JITTER_AMPLITUDE_PX",
+    "JITTER_FRAMES",
+    "JITTER_SEED",
+    "JITTER_STEP_PX",
+    "jitter_offsets",
+    "read_video_rgb",
+    "still_with_jitter",
+]
+
+#: Defaults of :func:`still_with_jitter`: number of frames, walk bound, largest step, seed.
+JITTER_FRAMES = 40
+JITTER_AMPLITUDE_PX = 1.5
+JITTER_STEP_PX = 0.75
+JITTER_SEED = 20240
+
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix64(state: int) -> tuple[int, int]:
+    """One SplitMix64 step: returns ``(new_state, 64-bit output)``."""
+    state = (state + 0x9E3779B97F4A7C15) & _MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return state, z ^ (z >> 31)
+
+
+def _uniforms(seed: int, count: int) -> list[float]:
+    """``count`` deterministic floats in [0, 1) (53-bit resolution) from ``seed``."""
+    state = seed & _MASK64
+    values = []
+    for _ in range(count):
+        state, out = _splitmix64(state)
+        values.append((out >> 11) / float(1 << 53))
+    return values
+
+
+def jitter_offsets(
+    n_frames: int = JITTER_FRAMES,
+    amplitude: float = JITTER_AMPLITUDE_PX,
+    step: float = JITTER_STEP_PX,
+    seed: int = JITTER_SEED,
+) -> np.ndarray:
+    """Translations of a bounded random walk, one ``(dx, dy)`` per frame.
+
+    Frame 0 is not moved. Each later frame adds an independent step, uniform in
+    ``[-step, step)`` per axis, to the previous offset; an offset that leaves
+    ``[-amplitude, amplitude]`` is reflected back at the bound.
+
+    Args:
+        n_frames: number of frames (>= 1).
+        amplitude: largest offset from the original position, in pixels.
+        step: largest change between consecutive frames, per axis, in pixels.
+        seed: seed of the random walk.
+
+    Returns:
+        ``(n_frames, 2)`` float64 offsets in pixels.
+    """
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+    if amplitude < 0 or step < 0:
+        raise ValueError(f"amplitude and step must be >= 0, got {amplitude} and {step}")
+    draws = _uniforms(seed, 2 * (n_frames - 1))
+    offsets = np.zeros((n_frames, 2), dtype=np.float64)
+    for i in range(1, n_frames):
+        for axis in range(2):
+            value = offsets[i - 1, axis] + (2.0 * draws[2 * (i - 1) + axis] - 1.0) * step
+            if value > amplitude:
+                value = 2.0 * amplitude - value
+            elif value < -amplitude:
+                value = -2.0 * amplitude - value
+            offsets[i, axis] = value
+    return offsets
+
+
+def still_with_jitter(
+    image: np.ndarray,
+    n_frames: int = JITTER_FRAMES,
+    amplitude: float = JITTER_AMPLITUDE_PX,
+    step: float = JITTER_STEP_PX,
+    seed: int = JITTER_SEED,
+) -> list[np.ndarray]:
+    """A "still camera with jitter" clip: ``image`` translated by :func:`jitter_offsets`.
+
+    Each frame is ``cv2.warpAffine`` of ``image`` by the pure translation ``(dx, dy)`` of that
+    frame (content moves right/down for positive offsets) with ``INTER_LINEAR`` interpolation and
+    ``BORDER_REFLECT`` borders, at the input's size and dtype.
+
+    Args:
+        image: ``(H, W)`` or ``(H, W, C)`` image (e.g. RGB uint8).
+        n_frames, amplitude, step, seed: see :func:`jitter_offsets`.
+
+    Returns:
+        ``n_frames`` C-contiguous arrays shaped like ``image``.
+    """
+    if image.ndim not in (2, 3) or image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image must be a non-empty (H, W) or (H, W, C) array, got {image.shape}")
+    height, width = image.shape[:2]
+    frames = []
+    for dx, dy in jitter_offsets(n_frames, amplitude, step, seed):
+        matrix = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], dtype=np.float64)
+        frame = cv2.warpAffine(
+            image,
+            matrix,
+            (width, height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT,
+        )
+        frames.append(np.ascontiguousarray(frame))
+    return frames
+
+
+def read_video_rgb(path: str | Path) -> list[np.ndarray]:
+    """Decode every frame of a video file with OpenCV, converted from BGR to RGB.
+
+    Args:
+        path: the video file.
+
+    Returns:
+        The frames in order, each a C-contiguous ``(H, W, 3)`` uint8 RGB array.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        OSError: OpenCV cannot open the file or decodes no frame from it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise OSError(f"OpenCV cannot open the video {path}")
+    frames: list[np.ndarray] = []
+    try:
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            frames.append(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+    finally:
+        capture.release()
+    if not frames:
+        raise OSError(f"no frame decoded from {path}")
+    return frames

@@ -1,0 +1,225 @@
+"""Video mode: the detector-tracker loop and temporal smoothing of MediaPipe's ``PoseLandmarkCpu``
+graph with ``use_prev_landmarks``, ``PoseLandmarkFiltering`` and ``PoseSegmentationFiltering``.
+
+Per frame::
+
+    ROI from the previous frame? ──yes──► landmarks_from_roi ──presence ok──► tracked
+            │ no                                    │ lost: reset the filters
+            ▼                                       ▼
+    detect ─► detection_to_roi ─► landmarks_from_roi (same frame) ─► no pose: return None
+            │
+            ▼
+    smooth: visibility low-pass, One-Euro on image landmarks (object-scale normalised) and on
+            world landmarks (when smooth_landmarks); One-Euro on the auxiliary landmarks (always);
+            segmentation mask blended with the previous one (when smooth_segmentation)
+            │
+            ▼
+    next ROI from the smoothed auxiliary landmarks
+
+Time: without a timestamp, each :meth:`PoseTracker.process` call advances 33333 µs, as
+MediaPipe's Python solution does (its filters then run at 30 Hz). Give real frame times to make
+the smoothing follow the video's actual rate.
+
+One difference from MediaPipe, on purpose: when tracking is lost MediaPipe reports no pose for
+that frame and detects again on the next one; here the detector runs again on the same frame, so
+a pose is not dropped for one frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vitruvian.calculators.detection_to_roi import landmarks_to_roi, object_scale
+from vitruvian.calculators.landmarks_smoothing import (
+    AUXILIARY_LANDMARKS_FILTER,
+    LANDMARKS_FILTER,
+    WORLD_LANDMARKS_FILTER,
+    LandmarksSmoother,
+    VisibilitySmoother,
+)
+from vitruvian.calculators.segmentation_smoothing import smooth_segmentation
+from vitruvian.image_input import as_rgb_image
+from vitruvian.pipeline import PosePipeline
+from vitruvian.types import NormalizedRect, PoseResult
+
+#: MediaPipe's Python solution advances its clock by this much per ``process()`` call.
+FRAME_STEP_US = 33333
+
+
+@dataclass(frozen=True)
+class TrackerStats:
+    """Counters since the tracker was built (:meth:`PoseTracker.reset` keeps them).
+
+    Attributes:
+        frames: frames processed.
+        tracked_frames: frames whose ROI came from the previous frame and where tracking held
+            (the detector did not run).
+        detector_runs: person-detector runs.
+        landmark_runs: landmark-model runs.
+    """
+
+    frames: int
+    tracked_frames: int
+    detector_runs: int
+    landmark_runs: int
+
+
+class PoseTracker:
+    """Single-person BlazePose on a video stream, with tracking and smoothing.
+
+    Args:
+        model_complexity: 0 (lite), 1 (full) or 2 (heavy) landmark model.
+        enable_segmentation: also predict the person mask.
+        smooth_landmarks: filter image and world landmarks (and visibility) over time.
+        smooth_segmentation: blend each mask with the previous one (ratio 0.7 on uncertain
+            pixels). MediaPipe 0.10.14's Python solution accepts this option but, because its
+            graph loses the calculator's settings, does not actually smooth; here it does.
+        min_detection_confidence: minimum detector score, in [0, 1].
+        min_tracking_confidence: minimum pose-presence score to keep tracking, in [0, 1].
+        num_threads: CPU threads for the models (``None``: up to 4).
+
+    Not thread-safe, and the frames of one stream must come in order: use one tracker per
+    stream and per thread.
+    """
+
+    def __init__(
+        self,
+        model_complexity: int = 1,
+        enable_segmentation: bool = False,
+        smooth_landmarks: bool = True,
+        smooth_segmentation: bool = True,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        num_threads: int | None = None,
+    ) -> None:
+        self.pipeline = PosePipeline(
+            model_complexity=model_complexity,
+            enable_segmentation=enable_segmentation,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+            num_threads=num_threads,
+        )
+        self.smooth_landmarks = bool(smooth_landmarks)
+        self.smooth_segmentation = bool(smooth_segmentation)
+        self._landmarks = LandmarksSmoother(LANDMARKS_FILTER)
+        self._world = LandmarksSmoother(WORLD_LANDMARKS_FILTER)
+        self._auxiliary = LandmarksSmoother(AUXILIARY_LANDMARKS_FILTER)
+        self._visibility = VisibilitySmoother()
+        self._roi: NormalizedRect | None = None
+        self._mask: np.ndarray | None = None
+        self._last_us: int | None = None
+        self._frames = 0
+        self._tracked = 0
+
+    @property
+    def stats(self) -> TrackerStats:
+        """A snapshot of the frame and model-run counters."""
+        return TrackerStats(
+            frames=self._frames,
+            tracked_frames=self._tracked,
+            detector_runs=self.pipeline.stats.detector_runs,
+            landmark_runs=self.pipeline.stats.landmark_runs,
+        )
+
+    def process(self, image: np.ndarray, timestamp_us: int | None = None) -> PoseResult | None:
+        """Track the pose in the next frame of the stream.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB frame (see :func:`vitruvian.image_input.as_rgb_image`).
+            timestamp_us: the frame's time in microseconds, greater than the previous frame's;
+                ``None`` advances 33333 µs (30 fps) from the previous frame.
+
+        Returns:
+            The smoothed pose, or ``None`` when no person is found in this frame.
+
+        Raises:
+            ValueError: a timestamp that is negative or not greater than the previous one.
+        """
+        image = as_rgb_image(image)
+        now = self._advance_clock(timestamp_us)
+        self._frames += 1
+        height, width = image.shape[:2]
+
+        result = None
+        if self._roi is not None:
+            result = self.pipeline.landmarks_from_roi(image, self._roi)
+            if result is None:
+                self._lose_track()
+            else:
+                self._tracked += 1
+        if result is None:
+            result = self.pipeline.process(image)
+        if result is None:
+            self._lose_track()
+            return None
+        return self._smooth(result, now, width, height)
+
+    def reset(self) -> None:
+        """Start a new stream: forget the tracked ROI, the filters' past and the clock."""
+        self._lose_track()
+        self._last_us = None
+
+    def close(self) -> None:
+        """Release the models."""
+        self.pipeline.close()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _advance_clock(self, timestamp_us: int | None) -> int:
+        if timestamp_us is None:
+            now = (self._last_us or 0) + FRAME_STEP_US
+        else:
+            now = int(timestamp_us)
+            if now < 0:
+                raise ValueError(f"timestamps must be >= 0, got {now} µs")
+            if self._last_us is not None and now <= self._last_us:
+                raise ValueError(
+                    f"timestamp {now} µs is not after the previous frame's ({self._last_us} µs); "
+                    "timestamps must increase within a stream (call reset() to start a new one)"
+                )
+        self._last_us = now
+        return now
+
+    def _lose_track(self) -> None:
+        self._roi = None
+        self._mask = None
+        for f in (self._landmarks, self._world, self._auxiliary, self._visibility):
+            f.reset()
+
+    def _smooth(self, result: PoseResult, now: int, width: int, height: int) -> PoseResult:
+        size = (width, height)
+        raw_aux = result.auxiliary_landmarks
+        assert raw_aux is not None
+        scale = object_scale(raw_aux, width, height)
+
+        landmarks = result.landmarks
+        world = result.world_landmarks
+        if self.smooth_landmarks:
+            landmarks = landmarks.copy()
+            world = world.copy()
+            landmarks[:, 3] = self._visibility.apply(landmarks[:, 3])
+            world[:, 3] = landmarks[:, 3]
+            landmarks[:, :3] = self._landmarks.apply(landmarks[:, :3], now, scale, size)
+            world[:, :3] = self._world.apply(world[:, :3], now)
+
+        aux = raw_aux.copy()
+        aux[:, :3] = self._auxiliary.apply(raw_aux[:, :3], now, scale, size)
+        self._roi = landmarks_to_roi(aux, width, height)
+
+        mask = result.segmentation_mask
+        if mask is not None and self.smooth_segmentation:
+            if self._mask is not None and self._mask.shape == mask.shape:
+                mask = smooth_segmentation(mask, self._mask)
+            self._mask = mask
+
+        return PoseResult(
+            landmarks=landmarks,
+            world_landmarks=world,
+            segmentation_mask=mask,
+            roi=result.roi,
+            presence_score=result.presence_score,
+            detection=result.detection,
+            auxiliary_landmarks=aux,
+        )
