@@ -18,9 +18,28 @@ the landmarks (normalised, 33 x [x, y, z, visibility, presence]) and world landm
 (33 x [x, y, z]) per complexity per input, null when no pose was found; for whole images the
 segmentation mask thresholded at 0.5 is written to ``masks/c<c>/<id with / as _>.png``.
 
+Video goldens (``tests/goldens/mediapipe_<version>_video.json`` + ``masks/video/``, checked by
+``tests/test_video.py``): MediaPipe in video mode, a fresh ``Pose(static_image_mode=False,
+model_complexity=c, enable_segmentation=True, smooth_segmentation=False)`` per run (other options
+at their defaults), fed the frames of a clip in order with one ``process()`` per frame, so that
+MediaPipe advances its clock by 33333 us per frame. Clips: ``video/pose_squats.mp4`` decoded by
+:func:`vitruvian.testing_clips.read_video_rgb`, and a "still with jitter" clip made from
+``tfjs/pose.jpg`` by :func:`vitruvian.testing_clips.still_with_jitter` (parameters in the JSON).
+Runs: every clip at every complexity, plus ``pose_squats`` at complexity 1 with
+``smooth_landmarks=False``. Per run and frame the JSON holds the landmarks (normalised,
+33 x [x, y, z, visibility]) and world landmarks (33 x [x, y, z]), or null when no pose was found;
+per run the landmark jitter of :func:`vitruvian.testing_clips.landmark_jitter` (pixels, from the
+unrounded landmarks); for ``pose_squats`` at complexity 1 the masks (> 0.5) of a few frames are
+PNGs. MediaPipe's per-frame latency medians on ``pose_squats`` are recorded for information, both
+for the golden runs (segmentation on) and with default options (segmentation off).
+
+Re-running rewrites a golden only when its content changed: the date and latency fields alone do
+not count, so re-running with the same MediaPipe leaves the files byte-identical.
+
 Usage::
 
     python scripts/make_goldens.py --reference-python PATH/TO/mediapipe-env/bin/python
+    python scripts/make_goldens.py --only video --reference-python PATH/TO/python
 """
 
 from __future__ import annotations
@@ -41,6 +60,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_OUT_DIR = REPO_ROOT / "tests" / "goldens"
 CROPS_PY = REPO_ROOT / "src" / "vitruvian" / "crops.py"
+CLIPS_PY = REPO_ROOT / "src" / "vitruvian" / "testing_clips.py"
 WORKER_PY = Path(__file__).resolve().parent / "_mediapipe_worker.py"
 REFERENCE_ENV_VAR = "VITRUVIAN_REFERENCE_PYTHON"
 
@@ -50,6 +70,36 @@ MIN_SIDE = 256
 MIN_KEYPOINTS = 5
 COMPLEXITIES = (0, 1, 2)
 DECIMALS = 5
+
+#: Video goldens: decimals kept per landmark column (x, y, z, visibility; 1e-4 of 1280 px is
+#: 0.13 px) and for world coordinates (metres: 1 mm).
+VIDEO_LANDMARK_DECIMALS = (4, 4, 3, 3)
+VIDEO_WORLD_DECIMALS = 3
+#: MediaPipe's Python solution advances its clock by this much per ``process()`` call.
+VIDEO_FRAME_STEP_US = 33333
+#: The clips, as the worker (and ``tests/test_video.py``) builds them; the jitter parameters are
+#: those of :func:`vitruvian.testing_clips.still_with_jitter` (repeated here so that this script
+#: needs no numpy).
+VIDEO_CLIPS: tuple[dict[str, Any], ...] = (
+    {"id": "pose_squats", "kind": "video", "source": "video/pose_squats.mp4"},
+    {
+        "id": "pose_jitter",
+        "kind": "jitter",
+        "source": "tfjs/pose.jpg",
+        "n_frames": 40,
+        "amplitude": 1.5,
+        "step": 0.75,
+        "seed": 20240,
+    },
+)
+#: Clip, complexity and frames whose masks are stored.
+VIDEO_MASK_RUN = ("pose_squats", 1)
+VIDEO_MASK_FRAMES = (0, 20, 40, 64)
+#: Clip the latencies are measured on.
+VIDEO_TIMING_CLIP = "pose_squats"
+#: Meta fields that differ between runs of the same MediaPipe; ignored when deciding whether a
+#: golden changed.
+VOLATILE_META = ("date", "latency_ms_median", "latency_ms_median_default_options")
 
 
 def build_input_spec(data_dir: Path) -> list[dict[str, Any]]:
@@ -82,6 +132,44 @@ def build_input_spec(data_dir: Path) -> list[dict[str, Any]]:
     return inputs
 
 
+def build_video_spec() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """List the video clips, the golden runs and the timing-only runs.
+
+    Returns:
+        ``(clips, runs, timing_runs)``. A run is ``{"id", "clip", "complexity",
+        "smooth_landmarks", "mask_frames"}``, its id ``<clip>/c<complexity>`` (with
+        ``/unsmoothed`` appended for the ``smooth_landmarks=False`` run).
+    """
+    clips = [dict(clip) for clip in VIDEO_CLIPS]
+    runs: list[dict[str, Any]] = []
+    for clip in clips:
+        for c in COMPLEXITIES:
+            mask_frames = list(VIDEO_MASK_FRAMES) if (clip["id"], c) == VIDEO_MASK_RUN else []
+            runs.append(
+                {
+                    "id": f"{clip['id']}/c{c}",
+                    "clip": clip["id"],
+                    "complexity": c,
+                    "smooth_landmarks": True,
+                    "mask_frames": mask_frames,
+                }
+            )
+    runs.append(
+        {
+            "id": "pose_squats/c1/unsmoothed",
+            "clip": "pose_squats",
+            "complexity": 1,
+            "smooth_landmarks": False,
+            "mask_frames": [],
+        }
+    )
+    timing_runs = [
+        {"id": f"{VIDEO_TIMING_CLIP}/c{c}", "clip": VIDEO_TIMING_CLIP, "complexity": c}
+        for c in COMPLEXITIES
+    ]
+    return clips, runs, timing_runs
+
+
 def _round(value: Any) -> Any:
     """Round every float in a nested list/dict structure to :data:`DECIMALS` decimals."""
     if isinstance(value, float):
@@ -107,25 +195,84 @@ def _reference_python(arg: str | None) -> str:
     return resolved
 
 
+def _round_video_frame(frame: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Round one video frame's landmarks to :data:`VIDEO_LANDMARK_DECIMALS` per column and its
+    world landmarks to :data:`VIDEO_WORLD_DECIMALS` (``None`` stays ``None``)."""
+    if frame is None:
+        return None
+    return {
+        "landmarks": [
+            [round(v, d) for v, d in zip(row, VIDEO_LANDMARK_DECIMALS, strict=True)]
+            for row in frame["landmarks"]
+        ],
+        "world": [[round(v, VIDEO_WORLD_DECIMALS) for v in row] for row in frame["world"]],
+    }
+
+
 def _dir_size(path: Path) -> int:
     """Total size in bytes of the files under ``path``."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Build the goldens; returns the process exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--reference-python",
-        help=f"Python with mediapipe installed (default: ${REFERENCE_ENV_VAR})",
-    )
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
-    args = parser.parse_args(argv)
+def _stable(golden: dict[str, Any]) -> dict[str, Any]:
+    """``golden`` without the meta fields of :data:`VOLATILE_META`."""
+    meta = {k: v for k, v in golden["meta"].items() if k not in VOLATILE_META}
+    return {**golden, "meta": meta}
 
-    reference = _reference_python(args.reference_python)
-    data_dir: Path = args.data_dir.resolve()
-    out_dir: Path = args.out_dir.resolve()
+
+def _write_golden(path: Path, golden: dict[str, Any]) -> bool:
+    """Write ``golden`` as compact JSON unless ``path`` holds the same up to volatile fields.
+
+    Returns:
+        whether the file was (re)written.
+    """
+    text = json.dumps(golden, separators=(",", ":")) + "\n"
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            old = None
+        if isinstance(old, dict) and "meta" in old:
+            if _stable(old) == _stable(json.loads(text)):
+                return False
+    path.write_text(text)
+    return True
+
+
+def _sync_dir(src: Path, dst: Path) -> bool:
+    """Make ``dst`` hold exactly the files of ``src``, touching nothing when they already match.
+
+    Returns:
+        whether anything under ``dst`` changed.
+    """
+    new = {p.relative_to(src): p.read_bytes() for p in src.rglob("*") if p.is_file()}
+    old = (
+        {p.relative_to(dst): p.read_bytes() for p in dst.rglob("*") if p.is_file()}
+        if dst.is_dir()
+        else {}
+    )
+    if new == old:
+        return False
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst)
+    return True
+
+
+def _run_worker(reference: str, spec: dict[str, Any], tmp: Path) -> dict[str, Any]:
+    """Run ``_mediapipe_worker.py`` on ``spec`` with the reference Python; return its result."""
+    spec_path = tmp / "spec.json"
+    result_path = tmp / "result.json"
+    spec_path.write_text(json.dumps(spec))
+    env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="2")
+    subprocess.run(
+        [reference, str(WORKER_PY), str(spec_path), str(result_path)], check=True, env=env
+    )
+    return json.loads(result_path.read_text())
+
+
+def make_image_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
+    """Build the still-image goldens ``mediapipe_<version>.json`` and ``masks/c<c>/``."""
     if not (data_dir / "coco" / "person_keypoints.json").is_file():
         raise SystemExit(f"error: no test data under {data_dir}")
 
@@ -134,8 +281,6 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        spec_path = Path(tmp) / "spec.json"
-        result_path = Path(tmp) / "result.json"
         new_masks_dir = Path(tmp) / "masks"
         spec = {
             "data_dir": str(data_dir),
@@ -146,16 +291,12 @@ def main(argv: list[str] | None = None) -> int:
             "min_side": MIN_SIDE,
             "inputs": inputs,
         }
-        spec_path.write_text(json.dumps(spec))
-        env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="2")
-        subprocess.run(
-            [reference, str(WORKER_PY), str(spec_path), str(result_path)], check=True, env=env
-        )
-        worker = json.loads(result_path.read_text())
-        # Replace the old masks only once the worker has succeeded.
-        if masks_dir.exists():
-            shutil.rmtree(masks_dir)
-        shutil.copytree(new_masks_dir, masks_dir)
+        worker = _run_worker(reference, spec, Path(tmp))
+        # Replace the old masks only once the worker has succeeded; other folders under masks/
+        # (the video goldens') are left alone.
+        masks_changed = False
+        for c in COMPLEXITIES:
+            masks_changed |= _sync_dir(new_masks_dir / f"c{c}", masks_dir / f"c{c}")
 
     version = worker["versions"]["mediapipe"]
     latency_ms = {
@@ -185,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": _round(worker["results"]),
     }
     golden_path = out_dir / f"mediapipe_{version}.json"
-    golden_path.write_text(json.dumps(golden, separators=(",", ":")) + "\n")
+    written = _write_golden(golden_path, golden)
 
     n_whole = sum(1 for item in inputs if item["bbox"] is None)
     print(f"inputs: {len(inputs)} ({n_whole} whole images, {len(inputs) - n_whole} crops)")
@@ -196,9 +337,136 @@ def main(argv: list[str] | None = None) -> int:
             f"MediaPipe latency median {latency_ms[str(c)]:.1f} ms/input"
         )
     print(
-        f"wrote {golden_path} ({golden_path.stat().st_size / 1024:.0f} KiB); goldens total "
-        f"{_dir_size(out_dir) / 1024:.0f} KiB"
+        f"{'wrote' if written else 'unchanged:'} {golden_path} "
+        f"({golden_path.stat().st_size / 1024:.0f} KiB); image masks "
+        f"{'rewritten' if masks_changed else 'unchanged'}"
     )
+
+
+def make_video_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
+    """Build the video-mode goldens ``mediapipe_<version>_video.json`` and ``masks/video/``."""
+    clips, runs, timing_runs = build_video_spec()
+    for clip in clips:
+        if not (data_dir / clip["source"]).is_file():
+            raise SystemExit(f"error: {clip['source']} not found under {data_dir}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    masks_dir = out_dir / "masks" / "video"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        new_masks_dir = Path(tmp) / "masks_video"
+        spec = {
+            "mode": "video",
+            "data_dir": str(data_dir),
+            "clips_py": str(CLIPS_PY),
+            "mask_dir": str(new_masks_dir),
+            "clips": clips,
+            "runs": runs,
+            "timing_runs": timing_runs,
+        }
+        worker = _run_worker(reference, spec, Path(tmp))
+        masks_changed = _sync_dir(new_masks_dir, masks_dir)
+
+    version = worker["versions"]["mediapipe"]
+    by_id = {run["id"]: run for run in runs}
+    golden_runs: dict[str, Any] = {}
+    for run_id, result in worker["runs"].items():
+        run = by_id[run_id]
+        golden_runs[run_id] = {
+            "clip": run["clip"],
+            "options": {
+                "static_image_mode": False,
+                "model_complexity": run["complexity"],
+                "smooth_landmarks": run["smooth_landmarks"],
+                "enable_segmentation": True,
+                "smooth_segmentation": False,
+                "min_detection_confidence": 0.5,
+                "min_tracking_confidence": 0.5,
+            },
+            "masks": {k: f"masks/video/{name}" for k, name in result["masks"].items()},
+            "jitter_px": None if result["jitter_px"] is None else round(result["jitter_px"], 4),
+            "frames": [_round_video_frame(frame) for frame in result["frames"]],
+        }
+
+    # Latency medians per complexity, on the timing clip's smoothed runs.
+    timed = {f"{VIDEO_TIMING_CLIP}/c{c}": str(c) for c in COMPLEXITIES}
+
+    def medians(latencies: dict[str, list[float]]) -> dict[str, float]:
+        return {
+            timed[run_id]: round(statistics.median(times) * 1e3, 2)
+            for run_id, times in latencies.items()
+            if run_id in timed
+        }
+
+    latency_ms = medians(worker["latencies_s"])
+    latency_default_ms = medians(worker["timing_latencies_s"])
+    golden = {
+        "meta": {
+            "mediapipe_version": version,
+            "reference_versions": worker["versions"],
+            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "command": (
+                f"python scripts/make_goldens.py --only video --reference-python "
+                f"${REFERENCE_ENV_VAR}"
+            ),
+            "frame_step_us": VIDEO_FRAME_STEP_US,
+            "mask_threshold": 0.5,
+            "decimals": {
+                "landmarks": list(VIDEO_LANDMARK_DECIMALS),
+                "world": VIDEO_WORLD_DECIMALS,
+            },
+            "latency_clip": VIDEO_TIMING_CLIP,
+            "latency_ms_median": latency_ms,
+            "latency_ms_median_default_options": latency_default_ms,
+            "landmark_columns": ["x", "y", "z", "visibility"],
+            "world_columns": ["x", "y", "z"],
+        },
+        "clips": worker["clips"],
+        "runs": golden_runs,
+    }
+    golden_path = out_dir / f"mediapipe_{version}_video.json"
+    written = _write_golden(golden_path, golden)
+
+    for run_id, run in golden_runs.items():
+        found = sum(frame is not None for frame in run["frames"])
+        n_frames = len(run["frames"])
+        print(f"{run_id}: pose on {found}/{n_frames} frames, jitter {run['jitter_px']} px")
+    for c in COMPLEXITIES:
+        print(
+            f"complexity {c}: MediaPipe video-mode latency median on {VIDEO_TIMING_CLIP} "
+            f"{latency_ms[str(c)]:.1f} ms/frame with segmentation, "
+            f"{latency_default_ms[str(c)]:.1f} ms/frame with default options"
+        )
+    print(
+        f"{'wrote' if written else 'unchanged:'} {golden_path} "
+        f"({golden_path.stat().st_size / 1024:.0f} KiB); video masks "
+        f"{'rewritten' if masks_changed else 'unchanged'} ({_dir_size(masks_dir) / 1024:.0f} KiB)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the goldens; returns the process exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--reference-python",
+        help=f"Python with mediapipe installed (default: ${REFERENCE_ENV_VAR})",
+    )
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    parser.add_argument(
+        "--only",
+        choices=("image", "video"),
+        help="build only the still-image or only the video goldens (default: both)",
+    )
+    args = parser.parse_args(argv)
+
+    reference = _reference_python(args.reference_python)
+    data_dir: Path = args.data_dir.resolve()
+    out_dir: Path = args.out_dir.resolve()
+    if args.only in (None, "image"):
+        make_image_goldens(reference, data_dir, out_dir)
+    if args.only in (None, "video"):
+        make_video_goldens(reference, data_dir, out_dir)
+    print(f"goldens total {_dir_size(out_dir) / 1024:.0f} KiB")
     return 0
 
 

@@ -9,6 +9,7 @@ reference MediaPipe one) and build exactly the same frames as the tests do, like
 * :func:`still_with_jitter` turns one still image into a short clip of the same scene moved by
   small sub-pixel translations: a seeded, bounded random walk, the same on every platform (the
   random numbers come from a self-contained SplitMix64 generator, not from numpy's streams).
+* :func:`landmark_jitter` measures how much landmark tracks shake over a clip.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "JITTER_SEED",
     "JITTER_STEP_PX",
     "jitter_offsets",
+    "landmark_jitter",
     "read_video_rgb",
     "still_with_jitter",
 ]
@@ -162,3 +164,26 @@ def read_video_rgb(path: str | Path) -> list[np.ndarray]:
     if not frames:
         raise OSError(f"no frame decoded from {path}")
     return frames
+
+
+def landmark_jitter(points: np.ndarray) -> float:
+    """Jitter of landmark tracks: the mean norm of their second difference over frames.
+
+    For positions ``p[t, k]`` (frame ``t``, landmark ``k``), the second difference
+    ``p[t + 1, k] - 2 p[t, k] + p[t - 1, k]`` is the change of velocity at frame ``t``: zero for a
+    still or uniformly moving point, large for a point that shakes. The jitter is the mean of its
+    Euclidean norm over every inner frame ``t`` (``1 .. T - 2``) and every landmark ``k``, in the
+    units of ``points`` (pixels for landmarks scaled by the image size).
+
+    Args:
+        points: ``(T, K, D)`` positions of ``K`` landmarks over ``T >= 3`` frames (``D`` = 2 for
+            image x, y).
+
+    Returns:
+        The jitter, a float >= 0.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 3 or points.shape[0] < 3:
+        raise ValueError(f"points must be (T >= 3, K, D), got shape {points.shape}")
+    second = points[2:] - 2.0 * points[1:-1] + points[:-2]
+    return float(np.linalg.norm(second, axis=-1).mean())
