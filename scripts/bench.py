@@ -1,10 +1,11 @@
-"""Benchmark static-image pose latency: vitruvian against MediaPipe 0.10.14, side by side.
+"""Benchmark pose latency: vitruvian against MediaPipe 0.10.14, side by side.
 
-What is measured, for each selected model complexity (0 lite, 1 full, 2 heavy):
+Two sections, chosen with ``--mode static|video|all`` (default ``all``); for each selected model
+complexity (0 lite, 1 full, 2 heavy):
 
-* **Latency**: the per-image time of ``process(rgb)`` in static-image mode on the shared images
-  (``../shared/data/coco/images/*.jpg`` and ``../shared/data/mmpose/*.jpg``, decoded once up
-  front with ``cv2.imread`` + BGR to RGB, outside the timing), for
+* **Static-image latency**: the per-image time of ``process(rgb)`` in static-image mode on the
+  shared images (``../shared/data/coco/images/*.jpg`` and ``../shared/data/mmpose/*.jpg``,
+  decoded once up front with ``cv2.imread`` + BGR to RGB, outside the timing), for
 
   - ``vitruvian.solutions.pose.Pose(static_image_mode=True, model_complexity=c)`` (the
     MediaPipe-compatible API, landmark containers included),
@@ -21,20 +22,35 @@ What is measured, for each selected model complexity (0 lite, 1 full, 2 heavy):
   median and the 10th / 90th percentiles over all timed calls, in ms; the number of images with a
   pose; and the ratio of medians ours / MediaPipe.
 
-* **Cold start**: a fresh interpreter (``python -c``) that imports the library, loads the models
-  and processes one image (the image's decoding is excluded); median of ``--cold-runs`` (default
-  3) launches, ours and MediaPipe alternating. The operating system's file cache is warm (the
-  models have just been read), as on any repeated launch. The launch's wall time as seen from
-  the parent (interpreter start-up and shutdown included) is recorded too.
+* **Cold start** (static section): a fresh interpreter (``python -c``) that imports the library,
+  loads the models and processes one image (the image's decoding is excluded); median of
+  ``--cold-runs`` (default 3) launches, ours and MediaPipe alternating. The operating system's
+  file cache is warm (the models have just been read), as on any repeated launch. The launch's
+  wall time as seen from the parent (interpreter start-up and shutdown included) is recorded too.
+
+* **Video-mode latency**: the per-frame time of ``process(rgb)`` on a video stream
+  (``--video``, default ``../shared/data/video/pose_squats.mp4``; every frame decoded once up
+  front with ``cv2.VideoCapture`` + BGR to RGB, outside the timing) with
+  ``vitruvian.solutions.pose.Pose(static_image_mode=False, model_complexity=c,
+  enable_segmentation=s)`` and MediaPipe's ``Pose(model_complexity=c, enable_segmentation=s)``
+  (video mode, every other option at its default), for segmentation off and on
+  (``--video-segmentation off|on|both``, default ``both``). A pass is one fresh ``Pose`` run over
+  all frames in order (its construction is not timed), so each pass starts with a detection and
+  then tracks. Per complexity, every implementation and segmentation setting gets one warm-up pass,
+  then ``--repeats`` timed passes, interleaved and rotated as above. Reported: median, mean,
+  10th / 90th percentile ms per frame over all timed frames, CPU ms per frame, frames with a pose,
+  for ours the person-detector runs per pass (``pose.stats``), and the ratios ours / MediaPipe of
+  the medians and of the means.
 
 Results are printed as Markdown tables on stdout (progress goes to stderr); ``--json PATH`` also
-writes everything, per-call times included.
+writes everything, per-call times included (the video section under the ``"video"`` key).
 
 Usage::
 
     python scripts/bench.py                                   # ours only
     python scripts/bench.py --reference-python PATH/TO/mediapipe-env/bin/python --json out.json
-    python scripts/bench.py --quick --complexity 0            # 5 images, 1 repeat (smoke test)
+    python scripts/bench.py --quick --complexity 0            # 5 images / 10 frames, 1 repeat
+    python scripts/bench.py --mode video --complexity 1       # video mode only
 """
 
 from __future__ import annotations
@@ -68,6 +84,13 @@ COMPLEXITIES = (0, 1, 2)
 DEFAULT_REPEATS = 3
 DEFAULT_COLD_RUNS = 3
 QUICK_IMAGES = 5
+#: The video benchmarked in video mode, relative to the data directory.
+DEFAULT_VIDEO = Path("video") / "pose_squats.mp4"
+#: Frames used by ``--quick`` in video mode.
+QUICK_FRAMES = 10
+MODES = ("static", "video", "all")
+#: ``--video-segmentation`` choices and the ``enable_segmentation`` values each one runs.
+VIDEO_SEGMENTATION = {"off": (False,), "on": (True,), "both": (False, True)}
 #: Printed by the cold-start child in front of its JSON line.
 COLD_MARKER = "VITRUVIAN_BENCH_COLD "
 
@@ -143,6 +166,30 @@ def decode_images(paths: Sequence[Path]) -> list[np.ndarray]:
     return images
 
 
+def decode_video(path: Path, max_frames: int | None = None) -> list[np.ndarray]:
+    """Decode a video's frames (all, or the first ``max_frames``) as contiguous RGB uint8."""
+    capture = cv2.VideoCapture(str(path))
+    frames: list[np.ndarray] = []
+    try:
+        if not capture.isOpened():
+            raise BenchError(f"cannot open the video {path}")
+        while max_frames is None or len(frames) < max_frames:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            frames.append(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+    finally:
+        capture.release()
+    if not frames:
+        raise BenchError(f"no frame could be decoded from {path}")
+    return frames
+
+
+def segmentation_key(enabled: bool) -> str:
+    """The JSON key of one segmentation setting."""
+    return "segmentation_on" if enabled else "segmentation_off"
+
+
 def cpu_model() -> str | None:
     """The CPU's model name from ``/proc/cpuinfo`` (``None`` where there is no such file)."""
     try:
@@ -195,10 +242,14 @@ class PassResult(NamedTuple):
     pose: list[bool]
     #: CPU time of the whole process (all threads) over the pass, seconds.
     cpu_s: float
+    #: Video mode, ours only: person-detector runs in the pass (``pose.stats.detector_runs``).
+    detector_runs: int | None = None
+    #: Video mode, ours only: frames whose region came from tracking (``pose.stats``).
+    tracked_frames: int | None = None
 
 
 class Runner(Protocol):
-    """One implementation under test, driven pass by pass."""
+    """One implementation under test, driven pass by pass (images or video frames)."""
 
     name: str
     label: str
@@ -207,7 +258,7 @@ class Runner(Protocol):
         """Create the pose object for one model complexity."""
 
     def run_pass(self) -> PassResult:
-        """Process every image once."""
+        """Process every image (or frame) once."""
 
     def close(self) -> None:
         """Release the pose object."""
@@ -290,22 +341,64 @@ class OursPipelineRunner:
             pipeline.close()
 
 
+class OursVideoRunner:
+    """``vitruvian.solutions.pose.Pose(static_image_mode=False, ...)``, a fresh one per pass.
+
+    Args:
+        frames: the decoded video frames, in order.
+        segmentation: ``enable_segmentation``.
+    """
+
+    label = "vitruvian `Pose`"
+
+    def __init__(self, frames: Sequence[np.ndarray], segmentation: bool) -> None:
+        self.frames = frames
+        self.segmentation = segmentation
+        self.base_name = OURS_POSE
+        self.name = OURS_POSE + ("_seg" if segmentation else "")
+        self._complexity: int | None = None
+
+    def open(self, complexity: int) -> None:
+        self._complexity = complexity
+
+    def run_pass(self) -> PassResult:
+        from vitruvian.solutions.pose import Pose
+
+        assert self._complexity is not None, "open() first"
+        pose = Pose(
+            static_image_mode=False,
+            model_complexity=self._complexity,
+            enable_segmentation=self.segmentation,
+        )
+        try:
+            result = _time_calls(pose.process, self.frames, lambda r: r.pose_landmarks is not None)
+            stats = pose.stats
+        finally:
+            pose.close()
+        return result._replace(
+            detector_runs=int(stats.detector_runs),
+            tracked_frames=int(getattr(stats, "tracked_frames", 0)),
+        )
+
+    def close(self) -> None:
+        self._complexity = None
+
+
 class BenchError(RuntimeError):
     """The benchmark cannot go on (bad reference Python, worker failure, ...)."""
 
 
-class MediaPipeRunner:
-    """MediaPipe's ``Pose`` in ``_bench_mediapipe_worker.py``, run by the reference Python.
+class MediaPipeWorker:
+    """``_bench_mediapipe_worker.py`` run by the reference Python: MediaPipe's ``Pose``, timed.
+
+    One long-lived process serves both sections (see :class:`MediaPipeRunner` and
+    :class:`MediaPipeVideoRunner`); it decodes the images and the video itself, once.
 
     Args:
         python: the reference interpreter (with ``mediapipe`` installed).
-        paths: the image files; the worker decodes them itself, once.
     """
 
-    name = MEDIAPIPE
-    label = "MediaPipe `Pose`"
-
-    def __init__(self, python: str, paths: Sequence[Path]) -> None:
+    def __init__(self, python: str) -> None:
         self.python = python
         self._stderr: IO[bytes] = tempfile.TemporaryFile()
         try:
@@ -321,18 +414,25 @@ class MediaPipeRunner:
             self._stderr.close()
             raise BenchError(f"cannot run the reference Python {python!r}: {exc}") from exc
         try:
-            loaded = self._request({"cmd": "load", "images": [str(p) for p in paths]})
+            self.versions: dict[str, Any] = self.request({"cmd": "versions"})["versions"]
         except BenchError:
             self.shutdown()
             raise
-        self.versions: dict[str, Any] = loaded["versions"]
-        self.sha1: list[str] = loaded["sha1"]
+
+    def load_images(self, paths: Sequence[Path]) -> list[str]:
+        """Have the worker decode the images; returns the SHA-1 of each one's RGB bytes."""
+        return list(self.request({"cmd": "load", "images": [str(p) for p in paths]})["sha1"])
+
+    def load_video(self, path: Path, max_frames: int | None) -> list[str]:
+        """Have the worker decode the video's frames; returns the SHA-1 of each frame's RGB."""
+        reply = self.request({"cmd": "load_video", "path": str(path), "max_frames": max_frames})
+        return list(reply["sha1"])
 
     def _stderr_tail(self, limit: int = 2000) -> str:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")[-limit:]
 
-    def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+    def request(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one command, wait for its reply."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         try:
@@ -356,30 +456,77 @@ class MediaPipeRunner:
             )
         return reply
 
-    def open(self, complexity: int) -> None:
-        self._request({"cmd": "open", "complexity": complexity})
-
-    def run_pass(self) -> PassResult:
-        reply = self._request({"cmd": "pass"})
-        return PassResult(
-            [float(t) for t in reply["times_s"]],
-            [bool(p) for p in reply["pose"]],
-            float(reply["cpu_s"]),
-        )
-
-    def close(self) -> None:
-        self._request({"cmd": "close"})
-
     def shutdown(self) -> None:
         """End the worker process."""
         if self._proc.poll() is None:
             try:
-                self._request({"cmd": "quit"})
+                self.request({"cmd": "quit"})
                 self._proc.wait(timeout=30)
             except (BenchError, subprocess.TimeoutExpired, ValueError):
                 self._proc.kill()
                 self._proc.wait()
         self._stderr.close()
+
+
+def _pass_from_reply(reply: dict[str, Any]) -> PassResult:
+    """A worker's ``pass`` / ``video_pass`` reply as a :class:`PassResult`."""
+    return PassResult(
+        [float(t) for t in reply["times_s"]],
+        [bool(p) for p in reply["pose"]],
+        float(reply["cpu_s"]),
+    )
+
+
+class MediaPipeRunner:
+    """MediaPipe's static-mode ``Pose`` on the images the worker has loaded."""
+
+    name = MEDIAPIPE
+    label = "MediaPipe `Pose`"
+
+    def __init__(self, worker: MediaPipeWorker) -> None:
+        self.worker = worker
+
+    def open(self, complexity: int) -> None:
+        self.worker.request({"cmd": "open", "complexity": complexity})
+
+    def run_pass(self) -> PassResult:
+        return _pass_from_reply(self.worker.request({"cmd": "pass"}))
+
+    def close(self) -> None:
+        self.worker.request({"cmd": "close"})
+
+
+class MediaPipeVideoRunner:
+    """MediaPipe's video-mode ``Pose`` (default options), a fresh one per pass, in the worker.
+
+    Args:
+        worker: the worker, with the video loaded.
+        segmentation: ``enable_segmentation``.
+    """
+
+    label = "MediaPipe `Pose`"
+
+    def __init__(self, worker: MediaPipeWorker, segmentation: bool) -> None:
+        self.worker = worker
+        self.segmentation = segmentation
+        self.base_name = MEDIAPIPE
+        self.name = MEDIAPIPE + ("_seg" if segmentation else "")
+        self._complexity: int | None = None
+
+    def open(self, complexity: int) -> None:
+        self._complexity = complexity
+
+    def run_pass(self) -> PassResult:
+        assert self._complexity is not None, "open() first"
+        request = {
+            "cmd": "video_pass",
+            "complexity": self._complexity,
+            "segmentation": self.segmentation,
+        }
+        return _pass_from_reply(self.worker.request(request))
+
+    def close(self) -> None:
+        self._complexity = None
 
 
 # -- measurements -------------------------------------------------------------------------------
@@ -399,18 +546,19 @@ def summarize(times_s: Sequence[float]) -> dict[str, float]:
     }
 
 
-def measure_latency(
-    runners: Sequence[Runner], complexity: int, repeats: int
-) -> dict[str, dict[str, Any]]:
+def run_interleaved(
+    runners: Sequence[Runner], complexity: int, repeats: int, tag: str = ""
+) -> dict[str, list[PassResult]]:
     """Warm up every runner, then ``repeats`` interleaved timed passes (rotating the order).
 
-    Returns, per runner name, the summary of all timed calls plus the raw per-pass times.
+    Returns, per runner name, its timed passes in order (the warm-ups are dropped).
     """
+    prefix = f"  {tag}c{complexity}"
     for runner in runners:
         runner.open(complexity)
     try:
         for runner in runners:
-            log(f"  c{complexity} warm-up  {runner.name}")
+            log(f"{prefix} warm-up  {runner.name}")
             runner.run_pass()
         passes: dict[str, list[PassResult]] = {r.name: [] for r in runners}
         for rep in range(repeats):
@@ -419,12 +567,21 @@ def measure_latency(
                 result = runner.run_pass()
                 passes[runner.name].append(result)
                 log(
-                    f"  c{complexity} pass {rep + 1}/{repeats} {runner.name}: "
+                    f"{prefix} pass {rep + 1}/{repeats} {runner.name}: "
                     f"median {np.median(result.times_s) * 1e3:.1f} ms"
                 )
     finally:
         for runner in runners:
             runner.close()
+    return passes
+
+
+def measure_latency(
+    runners: Sequence[Runner], complexity: int, repeats: int
+) -> dict[str, dict[str, Any]]:
+    """Static-image latency: :func:`run_interleaved`, then per runner name the summary of all
+    timed calls plus the raw per-pass times."""
+    passes = run_interleaved(runners, complexity, repeats)
     out: dict[str, dict[str, Any]] = {}
     for name, results in passes.items():
         flat = [t for r in results for t in r.times_s]
@@ -441,6 +598,69 @@ def measure_latency(
             "pose": pose,
             "times_ms": [[round(t * 1e3, 4) for t in r.times_s] for r in results],
         }
+    return out
+
+
+def summarize_video(results: Sequence[PassResult]) -> dict[str, Any]:
+    """Summary of one implementation's timed video passes (per-frame times over all passes)."""
+    flat = [t for r in results for t in r.times_s]
+    cpu_s = sum(r.cpu_s for r in results)
+    pose = results[-1].pose
+    detector_runs = [r.detector_runs for r in results]
+    tracked = [r.tracked_frames for r in results]
+    return {
+        **summarize(flat),
+        "cpu_ms_per_frame": cpu_s * 1e3 / len(flat),
+        "cpu_per_wall": cpu_s / sum(flat),
+        "pass_medians_ms": [float(np.median(r.times_s) * 1e3) for r in results],
+        "pass_means_ms": [float(np.mean(r.times_s) * 1e3) for r in results],
+        "first_frame_ms": [r.times_s[0] * 1e3 for r in results],
+        "frames": len(pose),
+        "frames_with_pose": int(sum(pose)),
+        "frames_with_pose_per_pass": [int(sum(r.pose)) for r in results],
+        "pose_stable_across_passes": all(r.pose == pose for r in results),
+        "detector_runs_per_pass": None if None in detector_runs else detector_runs,
+        "tracked_frames_per_pass": None if None in tracked else tracked,
+        "pose": pose,
+        "times_ms": [[round(t * 1e3, 4) for t in r.times_s] for r in results],
+    }
+
+
+def measure_video(
+    frames: Sequence[np.ndarray],
+    mediapipe: MediaPipeWorker | None,
+    complexity: int,
+    segmentation: Sequence[bool],
+    repeats: int,
+) -> dict[str, Any]:
+    """Video-mode latency at one complexity, every segmentation setting interleaved together.
+
+    Returns ``{segmentation_key: {"latency": {name: summary}, "ratio": {name: {...}}}}``.
+    """
+    groups: list[tuple[bool, list[OursVideoRunner | MediaPipeVideoRunner]]] = []
+    for seg in segmentation:
+        group: list[OursVideoRunner | MediaPipeVideoRunner] = [OursVideoRunner(frames, seg)]
+        if mediapipe is not None:
+            group.append(MediaPipeVideoRunner(mediapipe, seg))
+        groups.append((seg, group))
+    runners = [runner for _, group in groups for runner in group]
+    passes = run_interleaved(runners, complexity, repeats, tag="video ")
+    out: dict[str, Any] = {}
+    for seg, group in groups:
+        latency = {r.base_name: summarize_video(passes[r.name]) for r in group}
+        ratio: dict[str, dict[str, float]] = {}
+        if MEDIAPIPE in latency:
+            reference = latency[MEDIAPIPE]
+            for name, stats in latency.items():
+                if name != MEDIAPIPE:
+                    ratio[name] = {
+                        "median": stats["median_ms"] / reference["median_ms"],
+                        "mean": stats["mean_ms"] / reference["mean_ms"],
+                    }
+            reference["pose_agreement_with_ours"] = sum(
+                a == b for a, b in zip(latency[OURS_POSE]["pose"], reference["pose"], strict=True)
+            )
+        out[segmentation_key(seg)] = {"latency": latency, "ratio": ratio}
     return out
 
 
@@ -498,26 +718,20 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """The report as Markdown: machine, latency table, cold-start table, notes."""
-    machine = report["machine"]
-    mp_versions = report["versions"].get(MEDIAPIPE)
-    lines = [
-        "## Static-image pose latency: vitruvian vs MediaPipe",
-        "",
-        f"- machine: {machine['cpu']}, {machine['cores']} cores "
-        f"({machine['usable_cores']} usable), {machine['platform']}",
-        f"- ours: python {machine['python']}, numpy {machine['numpy']}, "
-        f"opencv {machine['opencv']}, litert {machine['litert']}, "
-        f"vitruvian {machine['vitruvian']} ({machine['vitruvian_threads']} inference threads)",
-    ]
-    if mp_versions:
-        lines.append(
-            f"- reference: mediapipe {mp_versions['mediapipe']}, python {mp_versions['python']}, "
-            f"numpy {mp_versions['numpy']}, opencv {mp_versions['opencv']}"
-        )
+def _range_text(values: Sequence[int] | None) -> str:
+    """``"3"`` when all values are equal, ``"2–4"`` otherwise, ``"–"`` for none."""
+    if not values:
+        return "–"
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def _render_static(report: dict[str, Any]) -> list[str]:
+    """Markdown lines of the static-image section: settings, latency and cold-start tables."""
     settings = report["settings"]
-    lines += [
+    lines = [
+        "### Static-image mode",
+        "",
         f"- {settings['images']} images, 1 warm-up + {settings['repeats']} timed passes each, "
         "interleaved; per-call `time.perf_counter`; static mode; CPU ms/img = process CPU time "
         "(all threads) per image; "
@@ -562,22 +776,104 @@ def render_markdown(report: dict[str, Any]) -> str:
                     f"| {cold['first_frame_ms']:.0f} | {cold['total_ms']:.0f} "
                     f"| {cold['wall_ms']:.0f} |"
                 )
-    notes = list(report["notes"])
     busy = {
         name: "/".join(
             f"{entry['latency'][name]['cpu_per_wall']:.1f}" for entry in report["results"].values()
         )
         for name in labels
     }
-    if report["results"]:
-        keys = "/".join(f"c{key}" for key in report["results"])
-        notes.append(
-            f"cores kept busy during `process()` (CPU time / wall time), {keys}: "
-            + "; ".join(f"{labels[name]} {value}" for name, value in busy.items())
-            + "."
+    keys = "/".join(f"c{key}" for key in report["results"])
+    lines += [
+        "",
+        f"Note: cores kept busy during `process()` (CPU time / wall time), {keys}: "
+        + "; ".join(f"{labels[name]} {value}" for name, value in busy.items())
+        + ".",
+    ]
+    return lines
+
+
+def _render_video(video: dict[str, Any]) -> list[str]:
+    """Markdown lines of the video-mode section: settings, latency table, notes."""
+    settings = video["settings"]
+    height, width = video["frame_size"]
+    seg_text = " and ".join("on" if seg else "off" for seg in settings["segmentation"])
+    lines = [
+        "### Video mode",
+        "",
+        f"- `{video['video']}`: {video['frames']} frames, {width}x{height}, decoded once to RGB "
+        f"(outside the timing); segmentation {seg_text}; per complexity, 1 warm-up + "
+        f"{settings['repeats']} timed pass{'' if settings['repeats'] == 1 else 'es'} per "
+        "implementation and segmentation setting, "
+        "interleaved; a fresh `Pose` per pass (construction not timed), so each pass starts with "
+        "a detection; per-frame `time.perf_counter` around `process()`; MediaPipe in video mode "
+        "with its default options; CPU ms/frame = process CPU time (all threads) per frame; "
+        "detector runs/pass = ours' `pose.stats.detector_runs` (range over the timed passes)",
+        "",
+        "| c | segmentation | implementation | median ms/frame | mean ms/frame | p10 ms "
+        "| p90 ms | CPU ms/frame | frames with pose | detector runs/pass "
+        "| ours / MediaPipe (median) | ours / MediaPipe (mean) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    labels = video["labels"]
+    busy: dict[str, list[str]] = {}
+    for key, entry in video["results"].items():
+        for seg_name, group in entry.items():
+            seg_text = "on" if seg_name == segmentation_key(True) else "off"
+            for name, stats in group["latency"].items():
+                ratio = group["ratio"].get(name)
+                if name == MEDIAPIPE:
+                    median_ratio = mean_ratio = "1 (ref)"
+                elif ratio is None:
+                    median_ratio = mean_ratio = "–"
+                else:
+                    median_ratio = f"{ratio['median']:.2f}x"
+                    mean_ratio = f"{ratio['mean']:.2f}x"
+                with_pose = _range_text(stats["frames_with_pose_per_pass"])
+                lines.append(
+                    f"| {key} | {seg_text} | {labels[name]} | {stats['median_ms']:.1f} "
+                    f"| {stats['mean_ms']:.1f} | {stats['p10_ms']:.1f} | {stats['p90_ms']:.1f} "
+                    f"| {stats['cpu_ms_per_frame']:.1f} | {with_pose}/{stats['frames']} "
+                    f"| {_range_text(stats['detector_runs_per_pass'])} "
+                    f"| {median_ratio} | {mean_ratio} |"
+                )
+                busy.setdefault(f"{labels[name]}, segmentation {seg_text}", []).append(
+                    f"{stats['cpu_per_wall']:.1f}"
+                )
+    keys = "/".join(f"c{key}" for key in video["results"])
+    notes = [
+        f"cores kept busy during `process()` (CPU time / wall time), {keys}: "
+        + "; ".join(f"{name} {'/'.join(values)}" for name, values in busy.items())
+        + ".",
+        *video["notes"],
+    ]
+    return [*lines, "", *[f"Note: {note}" for note in notes]]
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: machine, static-mode latency and cold-start tables, video-mode
+    latency table, notes."""
+    machine = report["machine"]
+    mp_versions = report["versions"].get(MEDIAPIPE)
+    lines = [
+        "## Pose latency: vitruvian vs MediaPipe",
+        "",
+        f"- machine: {machine['cpu']}, {machine['cores']} cores "
+        f"({machine['usable_cores']} usable), {machine['platform']}",
+        f"- ours: python {machine['python']}, numpy {machine['numpy']}, "
+        f"opencv {machine['opencv']}, litert {machine['litert']}, "
+        f"vitruvian {machine['vitruvian']} ({machine['vitruvian_threads']} inference threads)",
+    ]
+    if mp_versions:
+        lines.append(
+            f"- reference: mediapipe {mp_versions['mediapipe']}, python {mp_versions['python']}, "
+            f"numpy {mp_versions['numpy']}, opencv {mp_versions['opencv']}"
         )
-    if notes:
-        lines += ["", *[f"Note: {note}" for note in notes]]
+    if report["results"]:
+        lines += ["", *_render_static(report)]
+    if report.get("video"):
+        lines += ["", *_render_video(report["video"])]
+    if report["notes"]:
+        lines += ["", *[f"Note: {note}" for note in report["notes"]]]
     return "\n".join(lines) + "\n"
 
 
@@ -587,7 +883,7 @@ def render_markdown(report: dict[str, Any]) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
-        description="Median static-image latency of vitruvian vs MediaPipe Pose.",
+        description="Static-image and video-mode latency of vitruvian vs MediaPipe Pose.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
@@ -595,6 +891,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=os.environ.get(REFERENCE_ENV_VAR) or None,
         help=f"Python with mediapipe installed (default: ${REFERENCE_ENV_VAR}); "
         "without it the MediaPipe columns are skipped",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="all",
+        help="static: static-image latency and cold start; video: video-mode latency; all: both",
     )
     parser.add_argument(
         "--complexity",
@@ -605,7 +907,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="model complexities to benchmark",
     )
     parser.add_argument(
-        "--repeats", type=int, default=DEFAULT_REPEATS, help="timed passes over the images"
+        "--repeats",
+        type=int,
+        default=DEFAULT_REPEATS,
+        help="timed passes over the images (and over the video's frames)",
     )
     parser.add_argument(
         "--cold-runs",
@@ -617,7 +922,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"{QUICK_IMAGES} images, 1 timed pass, 1 cold start (smoke test)",
+        help=f"{QUICK_IMAGES} images, {QUICK_FRAMES} video frames, 1 timed pass, 1 cold start "
+        "(smoke test)",
     )
     parser.add_argument(
         "--pipeline-threads",
@@ -625,6 +931,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="also time PosePipeline(c, num_threads=N) (e.g. 1, to match MediaPipe's "
         "single-threaded CPU inference)",
+    )
+    parser.add_argument(
+        "--video",
+        type=Path,
+        default=None,
+        help=f"video for video mode (default: DATA_DIR/{DEFAULT_VIDEO.as_posix()})",
+    )
+    parser.add_argument(
+        "--video-segmentation",
+        choices=tuple(VIDEO_SEGMENTATION),
+        default="both",
+        help="video mode: time Pose with enable_segmentation off, on, or both",
     )
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="shared data")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -639,12 +957,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--pipeline-threads must be >= 1")
     if args.cold_runs < 0:
         parser.error("--cold-runs must be >= 0")
+    if args.video is None:
+        args.video = args.data_dir / DEFAULT_VIDEO
     args.complexity = list(dict.fromkeys(args.complexity))
     return args
 
 
-def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    """Run every measurement and return the report (see :func:`render_markdown`)."""
+def _describe_path(path: Path, data_dir: Path) -> str:
+    """``path`` relative to the data directory where it lies inside it, else as given."""
+    try:
+        return path.resolve().relative_to(data_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def run_static(
+    args: argparse.Namespace, report: dict[str, Any], mediapipe: MediaPipeWorker | None
+) -> None:
+    """The static-image section: fills ``report``'s settings, images, labels and results."""
     paths = list_images(args.data_dir)
     if not paths:
         raise BenchError(f"no images under {args.data_dir} ({', '.join(IMAGE_FOLDERS)})")
@@ -652,85 +982,151 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         paths = paths[:QUICK_IMAGES]
     log(f"decoding {len(paths)} images")
     images = decode_images(paths)
+    notes: list[str] = report["notes"]
+    report["settings"].update(images=len(paths), cold_runs=args.cold_runs)
+    report["images"] = [str(p.relative_to(args.data_dir)) for p in paths]
+    runners: list[Runner] = [OursPoseRunner(images), OursPipelineRunner(images)]
+    if args.pipeline_threads is not None:
+        runners.append(OursPipelineRunner(images, args.pipeline_threads))
+    launchers: dict[str, tuple[str, str]] = {OURS_POSE: (sys.executable, OURS_COLD_CODE)}
+    if mediapipe is not None:
+        runners.append(MediaPipeRunner(mediapipe))
+        launchers[MEDIAPIPE] = (mediapipe.python, MEDIAPIPE_COLD_CODE)
+        ours_sha1 = [hashlib.sha1(img.tobytes()).hexdigest() for img in images]
+        theirs_sha1 = mediapipe.load_images(paths)
+        same = theirs_sha1 == ours_sha1
+        report["inputs_identical"] = same
+        if not same:
+            differ = sum(a != b for a, b in zip(theirs_sha1, ours_sha1, strict=True))
+            notes.append(
+                f"{differ} of {len(paths)} images decode to different RGB bytes in the reference "
+                "environment (another OpenCV/libjpeg build); each side times its own decoding."
+            )
+    report["labels"] = {r.name: r.label for r in runners}
+    for complexity in args.complexity:
+        log(f"complexity {complexity}: latency")
+        latency = measure_latency(runners, complexity, args.repeats)
+        ratio: dict[str, float | None] = {}
+        if MEDIAPIPE in latency:
+            reference = latency[MEDIAPIPE]["median_ms"]
+            for name in latency:
+                if name != MEDIAPIPE:
+                    ratio[name] = latency[name]["median_ms"] / reference
+            agree = sum(
+                a == b
+                for a, b in zip(latency[OURS_POSE]["pose"], latency[MEDIAPIPE]["pose"], strict=True)
+            )
+            latency[MEDIAPIPE]["pose_agreement_with_ours"] = agree
+        entry: dict[str, Any] = {"latency": latency, "ratio": ratio}
+        if args.cold_runs:
+            log(f"complexity {complexity}: cold start")
+            entry["cold_start"] = measure_cold_start(
+                launchers, paths[0], complexity, args.cold_runs
+            )
+            if MEDIAPIPE in entry["cold_start"]:
+                ref_cold = entry["cold_start"][MEDIAPIPE]["total_ms"]
+                entry["cold_start_ratio"] = entry["cold_start"][OURS_POSE]["total_ms"] / ref_cold
+        report["results"][str(complexity)] = entry
+
+
+def run_video(args: argparse.Namespace, mediapipe: MediaPipeWorker | None) -> dict[str, Any]:
+    """The video-mode section of the report (the ``"video"`` key)."""
+    if not args.video.is_file():
+        raise BenchError(f"video not found: {args.video}")
+    max_frames = QUICK_FRAMES if args.quick else None
+    log(f"decoding {args.video}" + (f" (first {max_frames} frames)" if max_frames else ""))
+    frames = decode_video(args.video, max_frames)
+    segmentation = VIDEO_SEGMENTATION[args.video_segmentation]
+    notes: list[str] = []
+    video: dict[str, Any] = {
+        "video": _describe_path(args.video, args.data_dir),
+        "frames": len(frames),
+        "frame_size": list(frames[0].shape[:2]),
+        "settings": {
+            "repeats": args.repeats,
+            "warmup_passes": 1,
+            "complexities": args.complexity,
+            "segmentation": list(segmentation),
+            "static_image_mode": False,
+            "fresh_pose_per_pass": True,
+            "timestamps": "default (each process() call advances 33333 us)",
+        },
+        "inputs_identical": None,
+        "labels": {OURS_POSE: OursVideoRunner.label},
+        "results": {},
+        "notes": notes,
+    }
+    if mediapipe is not None:
+        ours_sha1 = [hashlib.sha1(f.tobytes()).hexdigest() for f in frames]
+        theirs_sha1 = mediapipe.load_video(args.video, max_frames)
+        same = theirs_sha1 == ours_sha1
+        video["inputs_identical"] = same
+        video["labels"][MEDIAPIPE] = MediaPipeVideoRunner.label
+        if not same:
+            notes.append(
+                f"the reference environment decodes the video to {len(theirs_sha1)} frames, "
+                f"{sum(a != b for a, b in zip(theirs_sha1, ours_sha1, strict=False))} of which "
+                f"differ from ours ({len(frames)} frames); each side times its own frames."
+            )
+        if True in segmentation:
+            notes.append(
+                "with segmentation on, ours also smooths the mask over time "
+                "(`smooth_segmentation=True`, the default), which MediaPipe 0.10.14's Python "
+                "solution accepts but does not do (see `vitruvian.tracking`)."
+            )
+    for complexity in args.complexity:
+        log(f"complexity {complexity}: video mode")
+        video["results"][str(complexity)] = measure_video(
+            frames, mediapipe, complexity, segmentation, args.repeats
+        )
+    return video
+
+
+def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every measurement and return the report (see :func:`render_markdown`)."""
+    static = args.mode in ("static", "all")
+    video = args.mode in ("video", "all")
     notes: list[str] = []
     report: dict[str, Any] = {
         "command": shlex.join([sys.executable, *sys.argv]),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine_info(),
         "settings": {
-            "images": len(paths),
+            "mode": args.mode,
+            "images": 0,
             "repeats": args.repeats,
             "warmup_passes": 1,
-            "cold_runs": args.cold_runs,
+            "cold_runs": 0,
             "complexities": args.complexity,
             "quick": bool(args.quick),
             "static_image_mode": True,
             "pipeline_threads": args.pipeline_threads,
         },
-        "images": [str(p.relative_to(args.data_dir)) for p in paths],
+        "images": [],
         "versions": {},
         "labels": {},
+        "inputs_identical": None,
         "results": {},
+        "video": None,
         "notes": notes,
     }
-    ours_sha1 = [hashlib.sha1(img.tobytes()).hexdigest() for img in images]
-    runners: list[Runner] = [OursPoseRunner(images), OursPipelineRunner(images)]
-    if args.pipeline_threads is not None:
-        runners.append(OursPipelineRunner(images, args.pipeline_threads))
-    launchers: dict[str, tuple[str, str]] = {OURS_POSE: (sys.executable, OURS_COLD_CODE)}
-    mediapipe: MediaPipeRunner | None = None
+    mediapipe: MediaPipeWorker | None = None
     if args.reference_python:
         log(f"starting the MediaPipe worker with {args.reference_python}")
-        mediapipe = MediaPipeRunner(args.reference_python, paths)
-        runners.append(mediapipe)
-        launchers[MEDIAPIPE] = (args.reference_python, MEDIAPIPE_COLD_CODE)
+        mediapipe = MediaPipeWorker(args.reference_python)
         report["versions"][MEDIAPIPE] = mediapipe.versions
-        same = mediapipe.sha1 == ours_sha1
-        report["inputs_identical"] = same
-        if not same:
-            differ = sum(a != b for a, b in zip(mediapipe.sha1, ours_sha1, strict=True))
-            notes.append(
-                f"{differ} of {len(paths)} images decode to different RGB bytes in the reference "
-                "environment (another OpenCV/libjpeg build); each side times its own decoding."
-            )
     else:
-        report["inputs_identical"] = None
         notes.append(
             "MediaPipe columns skipped: no reference Python given. Pass "
             f"`--reference-python PATH/TO/python` or set {REFERENCE_ENV_VAR} to a Python "
             "with mediapipe 0.10.14 installed (with make: "
             f"`{REFERENCE_ENV_VAR}=PATH/TO/python make bench`)."
         )
-    report["labels"] = {r.name: r.label for r in runners}
     try:
-        for complexity in args.complexity:
-            log(f"complexity {complexity}: latency")
-            latency = measure_latency(runners, complexity, args.repeats)
-            ratio: dict[str, float | None] = {}
-            if MEDIAPIPE in latency:
-                reference = latency[MEDIAPIPE]["median_ms"]
-                for name in latency:
-                    if name != MEDIAPIPE:
-                        ratio[name] = latency[name]["median_ms"] / reference
-                agree = sum(
-                    a == b
-                    for a, b in zip(
-                        latency[OURS_POSE]["pose"], latency[MEDIAPIPE]["pose"], strict=True
-                    )
-                )
-                latency[MEDIAPIPE]["pose_agreement_with_ours"] = agree
-            entry: dict[str, Any] = {"latency": latency, "ratio": ratio}
-            if args.cold_runs:
-                log(f"complexity {complexity}: cold start")
-                entry["cold_start"] = measure_cold_start(
-                    launchers, paths[0], complexity, args.cold_runs
-                )
-                if MEDIAPIPE in entry["cold_start"]:
-                    ref_cold = entry["cold_start"][MEDIAPIPE]["total_ms"]
-                    entry["cold_start_ratio"] = (
-                        entry["cold_start"][OURS_POSE]["total_ms"] / ref_cold
-                    )
-            report["results"][str(complexity)] = entry
+        if static:
+            run_static(args, report, mediapipe)
+        if video:
+            report["video"] = run_video(args, mediapipe)
     finally:
         if mediapipe is not None:
             mediapipe.shutdown()
