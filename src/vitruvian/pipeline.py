@@ -109,15 +109,16 @@ class PosePipeline:
             [(1, len(self._anchors), 12), (1, len(self._anchors), 1)]
         )
         self._landmarker = TFLiteModel(model_path(landmark_model), num_threads)
-        self._landmarker_outputs = self._landmarker.output_indices(
-            [
-                (1, NUM_MODEL_LANDMARKS * 5),
-                (1, 1),
-                (1, LANDMARK_SIZE, LANDMARK_SIZE, 1),
-                (1, HEATMAP_SIZE, HEATMAP_SIZE, NUM_MODEL_LANDMARKS),
-                (1, NUM_MODEL_LANDMARKS * 3),
-            ]
-        )
+        # Outputs: landmarks, pose flag, heatmap, world landmarks (+ the mask when enabled).
+        shapes = [
+            (1, NUM_MODEL_LANDMARKS * 5),
+            (1, 1),
+            (1, HEATMAP_SIZE, HEATMAP_SIZE, NUM_MODEL_LANDMARKS),
+            (1, NUM_MODEL_LANDMARKS * 3),
+        ]
+        if self.enable_segmentation:
+            shapes.append((1, LANDMARK_SIZE, LANDMARK_SIZE, 1))
+        self._landmarker_outputs = self._landmarker.output_indices(shapes)
         self._detector_input = np.zeros((1, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
         self._landmark_input = np.zeros((1, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
         #: Model run counters (public, e.g. to check that tracking skips the detector).
@@ -187,7 +188,7 @@ class PosePipeline:
         crop_roi, padding = pad_roi(roi_to_pixels(roi, width, height), LANDMARK_SIZE, LANDMARK_SIZE)
         matrix = rect_transform(crop_roi, LANDMARK_SIZE, LANDMARK_SIZE)
         image_to_tensor(image, matrix, self._landmark_input[0], (0.0, 1.0), border_zero=False)
-        raw, flag, seg, heatmap, raw_world = self._landmarker.run(
+        raw, flag, heatmap, raw_world, *seg = self._landmarker.run(
             self._landmark_input, self._landmarker_outputs
         )
         self.stats.landmark_runs += 1
@@ -206,8 +207,8 @@ class PosePipeline:
         world_full[:, 3:] = landmarks[:NUM_LANDMARKS, 3:5]
 
         mask = None
-        if self.enable_segmentation:
-            mask = mask_to_image(tensor_to_mask(seg), matrix, width, height)
+        if seg:
+            mask = mask_to_image(tensor_to_mask(seg[0]), matrix, width, height)
 
         return PoseResult(
             landmarks=np.ascontiguousarray(landmarks[:NUM_LANDMARKS]),

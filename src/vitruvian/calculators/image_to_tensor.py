@@ -109,21 +109,31 @@ def warp_maps(matrix: np.ndarray, width: int, height: int) -> tuple[np.ndarray, 
     """
     forward = np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]])
     inverse = np.linalg.inv(forward)
-    xs = np.arange(width, dtype=np.float64)[None, :]
+    xs = np.arange(width, dtype=np.float64)
     ys = np.arange(height, dtype=np.float64)[:, None]
-    limit = np.iinfo(np.int32)
-    fx = ((inverse[0, 1] * ys + inverse[0, 2]) + inverse[0, 0] * xs) * INTER_TAB_SIZE
-    fy = ((inverse[1, 1] * ys + inverse[1, 2]) + inverse[1, 0] * xs) * INTER_TAB_SIZE
-    x = np.rint(np.clip(fx, limit.min, limit.max)).astype(np.int32)
-    y = np.rint(np.clip(fy, limit.min, limit.max)).astype(np.int32)
+    # Source coordinates in 1/32 px, as OpenCV 3.4 computes them: (row term + column term) * 32.
+    fx = (inverse[0, 1] * ys + inverse[0, 2]) + inverse[0, 0] * xs
+    fx *= INTER_TAB_SIZE
+    fy = (inverse[1, 1] * ys + inverse[1, 2]) + inverse[1, 0] * xs
+    fy *= INTER_TAB_SIZE
+    # Affine: the extremes are at the corners. Saturate like OpenCV only when they are needed.
+    limit = np.iinfo(np.int16).max * INTER_TAB_SIZE
+    if (
+        max(abs(fx[0, 0]), abs(fx[0, -1]), abs(fx[-1, 0]), abs(fx[-1, -1])) > limit
+        or max(abs(fy[0, 0]), abs(fy[0, -1]), abs(fy[-1, 0]), abs(fy[-1, -1])) > limit
+    ):
+        np.clip(fx, -limit, limit, out=fx)
+        np.clip(fy, -limit, limit, out=fy)
+    x = np.rint(fx, out=fx).astype(np.int32)
+    y = np.rint(fy, out=fy).astype(np.int32)
     map1 = np.empty((height, width, 2), np.int16)
-    short = np.iinfo(np.int16)
-    map1[..., 0] = np.clip(x >> INTER_BITS, short.min, short.max)
-    map1[..., 1] = np.clip(y >> INTER_BITS, short.min, short.max)
-    map2 = ((y & (INTER_TAB_SIZE - 1)) * INTER_TAB_SIZE + (x & (INTER_TAB_SIZE - 1))).astype(
-        np.uint16
-    )
-    return map1, map2
+    np.right_shift(x, INTER_BITS, out=map1[..., 0], casting="unsafe")
+    np.right_shift(y, INTER_BITS, out=map1[..., 1], casting="unsafe")
+    x &= INTER_TAB_SIZE - 1
+    y &= INTER_TAB_SIZE - 1
+    y <<= INTER_BITS
+    y |= x
+    return map1, y.astype(np.uint16)
 
 
 def image_to_tensor(

@@ -22,9 +22,19 @@ def smooth_segmentation(
     """Blend ``current`` (float32 mask in [0, 1]) with ``previous`` (same shape); a new array."""
     if current.shape != previous.shape:
         raise ValueError(f"mask shapes differ: {current.shape} vs {previous.shape}")
-    p = np.asarray(current, dtype=np.float32)
-    x = (p - np.float32(0.5)) ** 2
-    poly = x * (_C1 + x * (_C2 + x * (_C3 + x * (_C4 + x * _C5))))
-    uncertainty = np.float32(1.0) - np.minimum(np.float32(1.0), poly)
-    out = p + (previous - p) * (uncertainty * np.float32(ratio))
-    return out.astype(np.float32, copy=False)
+    current = np.asarray(current, dtype=np.float32)
+    # In place on two full-size buffers (the masks are full images): x = (p - 0.5)^2, then the
+    # polynomial by Horner's rule, then out = p + (prev - p) * ratio * (1 - min(1, poly)).
+    x = np.subtract(current, np.float32(0.5), dtype=np.float32)
+    x *= x
+    weight = x * np.float32(_C5)
+    for c in (_C4, _C3, _C2, _C1):
+        weight += np.float32(c)
+        weight *= x
+    np.minimum(weight, np.float32(1.0), out=weight)
+    np.subtract(np.float32(1.0), weight, out=weight)
+    weight *= np.float32(ratio)
+    out = np.subtract(previous, current, out=x, dtype=np.float32)
+    out *= weight
+    out += current
+    return out
