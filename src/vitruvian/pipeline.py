@@ -23,7 +23,7 @@ Everything here is stateless apart from the loaded models and reusable buffers; 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -144,23 +144,14 @@ class PosePipeline:
         height, width = image.shape[:2]
         roi = detection_to_roi(detections[0].keypoints, width, height)
         result = self.landmarks_from_roi(image, roi)
-        if result is None:
-            return None
-        return PoseResult(
-            landmarks=result.landmarks,
-            world_landmarks=result.world_landmarks,
-            segmentation_mask=result.segmentation_mask,
-            roi=result.roi,
-            presence_score=result.presence_score,
-            detection=detections[0],
-            auxiliary_landmarks=result.auxiliary_landmarks,
-        )
+        return None if result is None else replace(result, detection=detections[0])
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """Run the person detector (``PoseDetectionCpu``) on a validated RGB image.
+        """Run the person detector (``PoseDetectionCpu``) on an RGB image.
 
         Returns detections in normalised image coordinates, most confident first.
         """
+        image = as_rgb_image(image)
         height, width = image.shape[:2]
         roi, padding = pad_roi(roi_to_pixels(None, width, height), DETECTOR_SIZE, DETECTOR_SIZE)
         matrix = rect_transform(roi, DETECTOR_SIZE, DETECTOR_SIZE)
@@ -181,9 +172,14 @@ class PosePipeline:
         """Run the landmark model (``PoseLandmarkByRoiCpu``) on a rotated region of the image.
 
         Args:
-            image: validated ``(H, W, 3)`` uint8 RGB.
-            roi: the region, normalised to the image.
+            image: ``(H, W, 3)`` uint8 RGB.
+            roi: the region, normalised to the image (e.g. from a detection or a tracker).
+
+        Returns:
+            The pose (``detection`` left ``None``), or ``None`` when the landmark model's
+            presence score is below ``min_tracking_confidence``.
         """
+        image = as_rgb_image(image)
         height, width = image.shape[:2]
         crop_roi, padding = pad_roi(roi_to_pixels(roi, width, height), LANDMARK_SIZE, LANDMARK_SIZE)
         matrix = rect_transform(crop_roi, LANDMARK_SIZE, LANDMARK_SIZE)
