@@ -34,12 +34,28 @@ Errors are replied as ``{"ok": false, "error": "..."}``.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import platform
 import sys
 import time
+from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
+
+#: Loaded by file path (this process has no ``vitruvian``), so both sides decode identically.
+TESTING_CLIPS_PY = Path(__file__).resolve().parents[1] / "src" / "vitruvian" / "testing_clips.py"
+
+
+def _testing_clips() -> ModuleType:
+    """Load ``vitruvian/testing_clips.py`` (numpy + OpenCV only) by its path."""
+    spec = importlib.util.spec_from_file_location("_vitruvian_testing_clips", TESTING_CLIPS_PY)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {TESTING_CLIPS_PY}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _redirect_stdout() -> TextIO:
@@ -97,24 +113,8 @@ class _Worker:
 
     def load_video(self, path: str, max_frames: int | None) -> dict[str, Any]:
         """Decode the video's frames once (RGB, contiguous): all, or the first ``max_frames``."""
-        import cv2
-        import numpy as np
-
         start = time.perf_counter()
-        capture = cv2.VideoCapture(path)
-        frames = []
-        try:
-            if not capture.isOpened():
-                raise FileNotFoundError(f"cannot open the video {path}")
-            while max_frames is None or len(frames) < max_frames:
-                ok, bgr = capture.read()
-                if not ok:
-                    break
-                frames.append(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
-        finally:
-            capture.release()
-        if not frames:
-            raise ValueError(f"no frame could be decoded from {path}")
+        frames = _testing_clips().read_video_rgb(path, max_frames)
         self.frames = frames
         return {
             "sha1": [hashlib.sha1(frame.tobytes()).hexdigest() for frame in frames],

@@ -74,6 +74,8 @@ from typing import IO, Any, NamedTuple, Protocol
 import cv2
 import numpy as np
 
+from vitruvian.testing_clips import read_video_rgb
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 #: Image folders (relative to the data directory) whose ``*.jpg`` files are benchmarked.
@@ -168,21 +170,10 @@ def decode_images(paths: Sequence[Path]) -> list[np.ndarray]:
 
 def decode_video(path: Path, max_frames: int | None = None) -> list[np.ndarray]:
     """Decode a video's frames (all, or the first ``max_frames``) as contiguous RGB uint8."""
-    capture = cv2.VideoCapture(str(path))
-    frames: list[np.ndarray] = []
     try:
-        if not capture.isOpened():
-            raise BenchError(f"cannot open the video {path}")
-        while max_frames is None or len(frames) < max_frames:
-            ok, bgr = capture.read()
-            if not ok:
-                break
-            frames.append(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
-    finally:
-        capture.release()
-    if not frames:
-        raise BenchError(f"no frame could be decoded from {path}")
-    return frames
+        return read_video_rgb(path, max_frames)
+    except OSError as exc:  # FileNotFoundError included
+        raise BenchError(f"cannot decode the video {path}: {exc}") from exc
 
 
 def segmentation_key(enabled: bool) -> str:

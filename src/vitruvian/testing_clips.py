@@ -133,17 +133,18 @@ def still_with_jitter(
     return frames
 
 
-def read_video_rgb(path: str | Path) -> list[np.ndarray]:
-    """Decode every frame of a video file with OpenCV, converted from BGR to RGB.
+def read_video_rgb(path: str | Path, max_frames: int | None = None) -> list[np.ndarray]:
+    """Decode the frames of a video file with OpenCV, converted from BGR to RGB.
 
     Args:
         path: the video file.
+        max_frames: stop after this many frames (``None``: all).
 
     Returns:
         The frames in order, each a C-contiguous ``(H, W, 3)`` uint8 RGB array.
 
     Raises:
-        FileNotFoundError: the file does not exist.
+        FileNotFoundError: ``path`` is not a file.
         OSError: OpenCV cannot open the file or decodes no frame from it.
     """
     path = Path(path)
@@ -154,7 +155,7 @@ def read_video_rgb(path: str | Path) -> list[np.ndarray]:
         raise OSError(f"OpenCV cannot open the video {path}")
     frames: list[np.ndarray] = []
     try:
-        while True:
+        while max_frames is None or len(frames) < max_frames:
             ok, bgr = capture.read()
             if not ok:
                 break
