@@ -7,9 +7,18 @@ Commands::
     vitruvian models fetch [NAME...] # download (default: all four models)
     vitruvian models import FILE...  # install from a copied .tflite/.data, npm .tgz or .whl
     vitruvian demo [--input IMAGE] [--out DIR] [--model-complexity 0|1|2]
+    vitruvian run SOURCE... [--out FILE.parquet|.csv|.jsonl] [--annotated OUT.mp4|DIR] [...]
 
 A :class:`~vitruvian.models.ModelError` is reported as one ``Error: ...`` line on stderr with
 exit code 1; ``vitruvian --debug ...`` shows the traceback instead.
+
+``vitruvian run`` (see ``vitruvian run --help``) is a thin shell over :mod:`vitruvian.io`: the
+sources are read by :mod:`vitruvian.io.sources`, the table columns and units are documented in
+:mod:`vitruvian.io.records`. Its exit codes: 0 when every input was processed; 1 when an input
+failed (a corrupt image or video, a camera that cannot be opened; the other inputs are still
+processed and the rows written) or an output cannot be written; 2 for a usage error found
+before any work (a SOURCE that does not exist, an unknown output extension); 130 on Ctrl+C
+(the rows so far are written).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,6 +41,10 @@ from vitruvian.models.assets import (
     import_model_file,
     model_status,
 )
+
+if TYPE_CHECKING:
+    from vitruvian.io.runner import RunOptions, RunSummary
+    from vitruvian.io.writers import RowWriter
 
 __all__ = ["cli", "main"]
 
@@ -62,7 +75,7 @@ class _Group(click.Group):
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
 @click.version_option(_version(), prog_name="vitruvian")
 def cli(debug: bool) -> None:
-    """BlazePose (MediaPipe Pose) in plain Python: models and demo."""
+    """BlazePose (MediaPipe Pose) in plain Python: models, demo and batch runs."""
 
 
 @cli.group()
@@ -227,6 +240,275 @@ def demo(input_path: Path | None, out_dir: Path, model_complexity: int) -> None:
         click.echo(f"no pose found in {input_path}; wrote the unannotated image", err=True)
     click.echo(f"annotated image: {png_path}")
     click.echo(f"landmarks json:  {json_path}")
+
+
+class _UsageLineError(click.ClickException):
+    """A usage error reported as one ``Error: ...`` line (no usage banner), exit code 2."""
+
+    exit_code = 2
+
+
+_RUN_EPILOG = """\b
+SOURCE: an image, a folder of images, a glob ('frames/*.png', quoted),
+a video file, or a camera index (0, 1, ...). Several may be given; each
+video is its own stream.
+\b
+Columns of --out, one row per image or frame (units: see the docstring of
+vitruvian.io.records): source, frame, timestamp_s, image_width,
+image_height, pose_present, presence_score; then for each of the 33
+landmarks (nose, left_eye_inner, ... right_foot_index) <name>_x, _y, _z,
+_visibility, _presence (x, y normalised to the image width and height,
+origin top-left); then <name>_world_x, _world_y, _world_z (metres, origin
+between the hips).
+\b
+Exit codes: 0 every input processed; 1 an input failed (the others are
+still processed) or an output cannot be written; 2 usage error (missing
+SOURCE, unknown output extension); 130 interrupted (Ctrl+C).
+"""
+
+
+@cli.command("run", epilog=_RUN_EPILOG)
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@click.option(
+    "--out",
+    "outs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Landmark table, one row per frame or image: .parquet (needs pyarrow), .csv or "
+    ".jsonl. Repeat to write several.",
+)
+@click.option(
+    "--annotated",
+    type=click.Path(path_type=Path),
+    help="Annotated output: an .mp4 file (one video SOURCE; same size and fps) or a folder "
+    "(one PNG per image or frame).",
+)
+@click.option("--show", is_flag=True, help="Show annotated frames in a window (Esc or q stops).")
+@click.option(
+    "--model-complexity",
+    type=click.IntRange(0, 2),
+    default=1,
+    show_default=True,
+    help="Landmark model: 0 lite, 1 full, 2 heavy.",
+)
+@click.option(
+    "--static/--video",
+    "static_image_mode",
+    default=None,
+    help="Force static-image mode (every frame on its own) or video mode (tracking and "
+    "smoothing). Default: video mode for videos and cameras, static for images.",
+)
+@click.option("--no-smooth", is_flag=True, help="Do not smooth landmarks across frames.")
+@click.option(
+    "--segmentation", is_flag=True, help="Predict the person mask (blended into annotations)."
+)
+@click.option(
+    "--no-smooth-segmentation", is_flag=True, help="Do not smooth the mask across frames."
+)
+@click.option(
+    "--min-detection-confidence",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    help="Minimum person-detector score.",
+)
+@click.option(
+    "--min-tracking-confidence",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    help="Minimum pose-presence score to keep tracking (video mode).",
+)
+@click.option(
+    "--max-frames",
+    type=click.IntRange(min=1),
+    help="Process at most N frames of each SOURCE (e.g. for a camera).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    sources: Sequence[str],
+    outs: Sequence[Path],
+    annotated: Path | None,
+    show: bool,
+    model_complexity: int,
+    static_image_mode: bool | None,
+    no_smooth: bool,
+    segmentation: bool,
+    no_smooth_segmentation: bool,
+    min_detection_confidence: float,
+    min_tracking_confidence: float,
+    max_frames: int | None,
+    quiet: bool,
+) -> None:
+    """Run pose estimation on images, folders, videos or a camera; write a landmark table
+    (--out), annotated frames (--annotated) and/or show them (--show)."""
+    import contextlib
+
+    from vitruvian.io import runner
+    from vitruvian.io import sources as io_sources
+
+    debug = bool(ctx.find_root().params.get("debug"))
+    options = runner.RunOptions(
+        static_image_mode=static_image_mode,
+        model_complexity=model_complexity,
+        smooth_landmarks=not no_smooth,
+        enable_segmentation=segmentation,
+        smooth_segmentation=not no_smooth_segmentation,
+        min_detection_confidence=min_detection_confidence,
+        min_tracking_confidence=min_tracking_confidence,
+        max_frames=max_frames,
+    )
+    # FFmpeg reads its log level once, when OpenCV first uses it: silence it (and OpenCV's own
+    # warnings) before any video is opened; failures are reported here in one line instead.
+    quiet_logs = contextlib.nullcontext() if debug else io_sources.quiet_opencv_logs()
+    with quiet_logs:
+        code = _run_pose_command(sources, outs, annotated, show, options, quiet=quiet, debug=debug)
+    ctx.exit(code)
+
+
+def _run_pose_command(
+    sources: Sequence[str],
+    outs: Sequence[Path],
+    annotated: Path | None,
+    show: bool,
+    options: RunOptions,
+    *,
+    quiet: bool,
+    debug: bool,
+) -> int:
+    """The body of ``vitruvian run``; returns the exit code (see the module docstring)."""
+    import traceback
+
+    from tqdm import tqdm
+
+    from vitruvian.io import runner, writers
+    from vitruvian.io import sources as io_sources
+
+    # Everything that can be checked before any work: output formats, then the inputs. With
+    # --debug the original exception propagates (traceback) instead of the one-line error.
+    try:
+        for out in outs:
+            writers.check_output_path(out)
+        annotated_kind = writers.check_annotated_path(annotated) if annotated else None
+        inputs = io_sources.resolve_sources(sources)
+    except (writers.OutputError, io_sources.SourceSpecError) as exc:
+        if debug:
+            raise
+        raise _UsageLineError(str(exc)) from exc
+    try:
+        for out in outs:
+            writers.check_row_writer_available(out)
+    except writers.OutputError as exc:
+        if debug:
+            raise
+        raise click.ClickException(str(exc)) from exc
+    if annotated_kind == "video" and (len(inputs) != 1 or not inputs[0].is_stream):
+        raise _UsageLineError(
+            f"--annotated {annotated}: an .mp4 needs exactly one video or camera SOURCE; "
+            "give a folder instead to get one PNG per image or frame"
+        )
+
+    bar: Any = None
+
+    def say(message: str) -> None:
+        if bar is not None:
+            bar.write(message, file=sys.stderr)
+        else:
+            click.echo(message, err=True)
+
+    def on_error(exc: io_sources.SourceReadError) -> None:
+        if debug:
+            say("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
+        else:
+            say(f"Error: {exc}")
+
+    window = None
+    if show:
+        problem = writers.display_problem()
+        if problem is None:
+            window = writers.PreviewWindow(
+                "vitruvian", warn=lambda message: say(f"Warning: {message}")
+            )
+        else:
+            say(f"Warning: --show: {problem}; continuing without a window")
+
+    row_writers: list[writers.RowWriter] = []
+    frame_sink: writers.AnnotatedVideoWriter | writers.AnnotatedDirWriter | None = None
+    closing_errors: list[str] = []
+    try:
+        for out in outs:
+            row_writers.append(writers.open_row_writer(out))
+        if annotated is not None:
+            fps = inputs[0].fps if annotated_kind == "video" else None
+            frame_sink = writers.open_annotated_writer(
+                annotated, fps, warn=lambda message: say(f"Warning: {message}")
+            )
+        bar = tqdm(
+            total=io_sources.total_frames(inputs, options.max_frames),
+            unit="frame",
+            file=sys.stderr,
+            disable=quiet,
+            dynamic_ncols=True,
+            leave=False,
+        )
+        summary = runner.run_pose(
+            inputs,
+            options,
+            rows=row_writers,
+            annotated=frame_sink,
+            window=window,
+            on_error=on_error,
+            on_frame=lambda frame: bar.update(1),
+        )
+    except writers.OutputError as exc:
+        if debug:
+            raise
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if bar is not None:
+            bar.close()
+            bar = None
+        for sink in [*row_writers, frame_sink, window]:
+            if sink is None:
+                continue
+            try:
+                sink.close()
+            except Exception as exc:  # report every output that cannot be finished
+                closing_errors.append(f"Error: cannot finish {getattr(sink, 'path', sink)}: {exc}")
+        for message in closing_errors:
+            click.echo(message, err=True)
+
+    if not quiet:
+        click.echo(_run_summary(summary, len(inputs), row_writers, annotated), err=True)
+    if summary.stopped == "interrupt":
+        return 130
+    return 1 if summary.failed or closing_errors else 0
+
+
+def _run_summary(
+    summary: RunSummary, n_inputs: int, row_writers: Sequence[RowWriter], annotated: Path | None
+) -> str:
+    """The one summary line of ``vitruvian run``."""
+    mean = summary.mean_process_ms
+    parts = [
+        f"{summary.frames} frame{'' if summary.frames == 1 else 's'}, "
+        f"{summary.frames_with_pose} with a pose",
+        f"{mean:.1f} ms/frame in process()" if mean is not None else "no frame processed",
+    ]
+    if summary.failed:
+        parts.append(
+            f"{len(summary.failed)} of {n_inputs} input{'' if n_inputs == 1 else 's'} failed"
+        )
+    if summary.stopped == "window":
+        parts.append("stopped from the window")
+    elif summary.stopped == "interrupt":
+        parts.append("interrupted")
+    paths = [writer.path for writer in row_writers] + ([annotated] if annotated else [])
+    written = [str(path) for path in paths if path.exists()]
+    parts.append(f"wrote {', '.join(written)}" if written else "no output written")
+    return "Done: " + "; ".join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,7 +8,9 @@ an implementation detail of the converter.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,26 @@ import numpy as np
 def default_num_threads() -> int:
     """Threads for XNNPACK: the machine's cores, at most 4 (more rarely helps small models)."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Silence the C++ runtime's start-up chatter on file descriptor 2 (LiteRT prints "INFO:
+    Created TensorFlow Lite XNNPACK delegate for CPU." for every model). Failures still surface
+    as Python exceptions."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (e.g. some embedded interpreters)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class TFLiteModel:
@@ -35,8 +57,9 @@ class TFLiteModel:
         if threads < 1:
             raise ValueError(f"num_threads must be >= 1, got {num_threads}")
         try:
-            self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
-            self._interpreter.allocate_tensors()
+            with _native_stderr_silenced():
+                self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise RuntimeError(
                 f"LiteRT could not load the model {self.path}: {exc}. The file may be corrupt: "

@@ -1,0 +1,211 @@
+"""The frame loop of ``vitruvian run``: sources in, pose rows and annotated frames out.
+
+:func:`run_pose` reads each :class:`~vitruvian.io.sources.Source` lazily, runs
+:class:`~vitruvian.solutions.pose.Pose` on every frame and hands the results to the writers.
+It knows nothing about the command line: options come in a :class:`RunOptions`, errors and
+progress go out through callbacks, and the counts come back in a :class:`RunSummary`.
+
+Modes: with ``RunOptions.static_image_mode=None`` each source gets its natural mode, video
+mode (tracking, smoothing) for video files and cameras and static mode for images; ``True`` or
+``False`` forces one mode for all. One ``Pose`` is created per mode and reused; a video-mode
+``Pose`` is :meth:`~vitruvian.solutions.pose.Pose.reset` at the start of every SOURCE argument,
+so each video (or each folder of frames run in video mode) is its own stream. In video mode
+each frame's real time (``Frame.timestamp_s``, seconds) is passed to ``process()``, so the
+smoothing filters follow the video's clock; images in video mode advance by MediaPipe's
+default 1/30 s.
+
+Errors: a source that cannot be read (:class:`~vitruvian.io.sources.SourceReadError`: corrupt
+image, video that cannot be opened or stops decoding mid-way, camera that fails) is reported
+through ``on_error`` and skipped, after its decoded frames have been processed and written;
+the loop goes on with the next source and the failure is counted in the summary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from vitruvian.io.records import make_row
+from vitruvian.io.sources import Frame, Source, SourceReadError
+from vitruvian.io.writers import PreviewWindow, RowWriter, annotate
+
+__all__ = ["FrameSink", "RunOptions", "RunSummary", "annotated_name", "run_pose"]
+
+
+class FrameSink(Protocol):
+    """Where annotated frames go (:class:`~vitruvian.io.writers.AnnotatedVideoWriter` or
+    :class:`~vitruvian.io.writers.AnnotatedDirWriter`)."""
+
+    def write(self, bgr: np.ndarray, name: str = ...) -> None:
+        """Store one annotated BGR frame; ``name`` is a file-name stem without extension."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The :class:`~vitruvian.solutions.pose.Pose` options and the frame limit of a run.
+
+    Attributes:
+        static_image_mode: ``True`` static mode for every source, ``False`` video mode for
+            every source, ``None`` video mode for videos and cameras and static mode for
+            images.
+        model_complexity: 0 (lite), 1 (full) or 2 (heavy).
+        smooth_landmarks: smooth landmarks across frames (video mode).
+        enable_segmentation: predict the person mask (drawn on annotated frames).
+        smooth_segmentation: smooth the mask across frames (video mode).
+        min_detection_confidence: detector score threshold in [0, 1].
+        min_tracking_confidence: pose-presence threshold in [0, 1].
+        max_frames: process at most this many frames of each source (``None``: all).
+    """
+
+    static_image_mode: bool | None = None
+    model_complexity: int = 1
+    smooth_landmarks: bool = True
+    enable_segmentation: bool = False
+    smooth_segmentation: bool = True
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    max_frames: int | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did.
+
+    Attributes:
+        frames: frames (and images) processed.
+        frames_with_pose: those in which a pose was found.
+        process_seconds: total wall time spent in ``Pose.process()``, seconds.
+        failed: the sources that could not be read (fully or in part), in order.
+        stopped: ``None`` when every source was read to its end; ``"window"`` when the user
+            closed the preview (Esc or ``q``); ``"interrupt"`` on Ctrl+C.
+    """
+
+    frames: int = 0
+    frames_with_pose: int = 0
+    process_seconds: float = 0.0
+    failed: list[SourceReadError] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def mean_process_ms(self) -> float | None:
+        """Mean ``process()`` time per frame in milliseconds (``None`` without frames)."""
+        return 1000.0 * self.process_seconds / self.frames if self.frames else None
+
+
+def annotated_name(source: Source, frame: Frame) -> str:
+    """File-name stem for an annotated frame: ``<image stem>`` for an image,
+    ``<video stem>_<frame:06d>`` for a video frame, ``camera<N>_<frame:06d>`` for a camera."""
+    if source.kind == "camera":
+        return f"camera{source.camera}_{frame.index:06d}"
+    stem = Path(source.name).stem if source.path is None else source.path.stem
+    if source.kind == "image":
+        return stem
+    return f"{stem}_{frame.index:06d}"
+
+
+def run_pose(
+    sources: Sequence[Source],
+    options: RunOptions,
+    *,
+    rows: Sequence[RowWriter] = (),
+    annotated: FrameSink | None = None,
+    window: PreviewWindow | None = None,
+    on_error: Callable[[SourceReadError], None] | None = None,
+    on_frame: Callable[[Frame], None] | None = None,
+) -> RunSummary:
+    """Run pose estimation over ``sources`` and write every frame's row and annotated image.
+
+    Args:
+        sources: the inputs, in order (from :func:`~vitruvian.io.sources.resolve_sources`).
+        options: the ``Pose`` options and frame limit.
+        rows: landmark-table writers; each gets one row per frame
+            (:func:`~vitruvian.io.records.make_row`). The caller closes them.
+        annotated: receives each annotated frame (BGR), if given. The caller closes it.
+        window: shows each annotated frame, if given; Esc or ``q`` there stops the run.
+        on_error: called with each source that fails (the run goes on with the next one).
+        on_frame: called after each frame is processed and written (progress display).
+
+    Returns:
+        The :class:`RunSummary`. Ctrl+C (``KeyboardInterrupt``) ends the run early with
+        ``stopped="interrupt"`` instead of propagating, so the caller can still close (and so
+        flush) its writers.
+    """
+    from vitruvian.solutions.pose import Pose
+
+    summary = RunSummary()
+    poses: dict[bool, Pose] = {}
+    stream_group: dict[bool, int] = {}
+    draw = annotated is not None or window is not None
+
+    def pose_for(source: Source) -> tuple[Pose, bool]:
+        static = (
+            options.static_image_mode
+            if options.static_image_mode is not None
+            else not source.is_stream
+        )
+        if static not in poses:
+            poses[static] = Pose(
+                static_image_mode=static,
+                model_complexity=options.model_complexity,
+                smooth_landmarks=options.smooth_landmarks,
+                enable_segmentation=options.enable_segmentation,
+                smooth_segmentation=options.smooth_segmentation,
+                min_detection_confidence=options.min_detection_confidence,
+                min_tracking_confidence=options.min_tracking_confidence,
+            )
+        pose = poses[static]
+        if not static and stream_group.get(static) != source.group:
+            pose.reset()  # a new SOURCE argument starts a new video stream
+            stream_group[static] = source.group
+        return pose, static
+
+    def handle(source: Source, frame: Frame, pose: Pose, static: bool) -> bool:
+        """Process and write one frame; ``False`` when the user asked to stop."""
+        timestamp = None if static else frame.timestamp_s
+        started = time.perf_counter()
+        results = pose.process(frame.rgb, timestamp)
+        summary.process_seconds += time.perf_counter() - started
+        summary.frames += 1
+        summary.frames_with_pose += results.pose is not None
+        height, width = frame.rgb.shape[:2]
+        row = make_row(frame.source, frame.index, frame.timestamp_s, width, height, results.pose)
+        for writer in rows:
+            writer.write(row)
+        keep_going = True
+        if draw:
+            bgr = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR)
+            image = annotate(bgr, results.pose, results.segmentation_mask)
+            if annotated is not None:
+                annotated.write(image, annotated_name(source, frame))
+            if window is not None:
+                keep_going = window.show(image)
+        if on_frame is not None:
+            on_frame(frame)
+        return keep_going
+
+    try:
+        for source in sources:
+            pose, static = pose_for(source)
+            try:
+                with closing(source.frames(options.max_frames)) as frames:
+                    for frame in frames:
+                        if not handle(source, frame, pose, static):
+                            summary.stopped = "window"
+                            return summary
+            except SourceReadError as exc:
+                summary.failed.append(exc)
+                if on_error is not None:
+                    on_error(exc)
+    except KeyboardInterrupt:
+        summary.stopped = "interrupt"
+    finally:
+        for pose in poses.values():
+            pose.close()
+    return summary
