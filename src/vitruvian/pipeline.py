@@ -23,11 +23,12 @@ Everything here is stateless apart from the loaded models and reusable buffers; 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from vitruvian.calculators.detection_to_roi import detection_to_roi
+from vitruvian.calculators.detection_to_roi import box_to_roi, detection_to_roi
 from vitruvian.calculators.image_to_tensor import (
     image_to_tensor,
     pad_roi,
@@ -70,6 +71,23 @@ class PipelineStats:
 
     detector_runs: int = 0
     landmark_runs: int = 0
+
+
+#: What ``roi=`` accepts: a rotated rect, or a person box ``[x_min, y_min, x_max, y_max]`` (px).
+RoiLike = NormalizedRect | Sequence[float] | np.ndarray
+
+
+def resolve_roi(roi: RoiLike, image_width: int, image_height: int) -> NormalizedRect:
+    """A ``roi=`` argument as a :class:`NormalizedRect` (a box becomes :func:`box_to_roi`)."""
+    if isinstance(roi, NormalizedRect):
+        return roi
+    values = np.asarray(roi, dtype=np.float64).reshape(-1)
+    if values.shape != (4,):
+        raise ValueError(
+            "roi must be a NormalizedRect or a box [x_min, y_min, x_max, y_max] in pixels, "
+            f"got {roi!r}"
+        )
+    return box_to_roi(values, image_width, image_height)
 
 
 class PosePipeline:
@@ -126,22 +144,28 @@ class PosePipeline:
 
     # -- the graph -------------------------------------------------------------------------------
 
-    def process(self, image: np.ndarray) -> PoseResult | None:
+    def process(self, image: np.ndarray, roi: RoiLike | None = None) -> PoseResult | None:
         """Detect the most confident person in an RGB image and predict its landmarks.
 
         Args:
             image: ``(H, W, 3)`` uint8 RGB (see :func:`vitruvian.image_input.as_rgb_image` for
                 the other layouts accepted).
+            roi: skip the person detector and look here instead: a person box
+                ``[x_min, y_min, x_max, y_max]`` in pixels from any detector (see
+                :func:`~vitruvian.calculators.detection_to_roi.box_to_roi`), or a
+                :class:`~vitruvian.types.NormalizedRect`.
 
         Returns:
             The pose, or ``None`` when no person is detected or the landmark model's presence
             score is below ``min_tracking_confidence``.
         """
         image = as_rgb_image(image)
+        height, width = image.shape[:2]
+        if roi is not None:
+            return self.landmarks_from_roi(image, resolve_roi(roi, width, height))
         detections = self.detect(image)
         if not detections:
             return None
-        height, width = image.shape[:2]
         roi = detection_to_roi(detections[0].keypoints, width, height)
         result = self.landmarks_from_roi(image, roi)
         return None if result is None else replace(result, detection=detections[0])

@@ -41,7 +41,7 @@ from vitruvian.calculators.landmarks_smoothing import (
 )
 from vitruvian.calculators.segmentation_smoothing import smooth_segmentation
 from vitruvian.image_input import as_rgb_image
-from vitruvian.pipeline import PosePipeline
+from vitruvian.pipeline import PosePipeline, RoiLike, resolve_roi
 from vitruvian.types import NormalizedRect, PoseResult
 
 #: MediaPipe's Python solution advances its clock by this much per ``process()`` call.
@@ -123,13 +123,18 @@ class PoseTracker:
             landmark_runs=self.pipeline.stats.landmark_runs,
         )
 
-    def process(self, image: np.ndarray, timestamp_us: int | None = None) -> PoseResult | None:
+    def process(
+        self, image: np.ndarray, timestamp_us: int | None = None, roi: RoiLike | None = None
+    ) -> PoseResult | None:
         """Track the pose in the next frame of the stream.
 
         Args:
             image: ``(H, W, 3)`` uint8 RGB frame (see :func:`vitruvian.image_input.as_rgb_image`).
             timestamp_us: the frame's time in microseconds, greater than the previous frame's;
                 ``None`` advances 33333 µs (30 fps) from the previous frame.
+            roi: look here in this frame instead of the tracked region or the detector: a
+                person box ``[x_min, y_min, x_max, y_max]`` in pixels or a
+                :class:`~vitruvian.types.NormalizedRect`. Tracking goes on from the result.
 
         Returns:
             The smoothed pose, or ``None`` when no person is found in this frame.
@@ -143,11 +148,13 @@ class PoseTracker:
         height, width = image.shape[:2]
 
         result = None
+        if roi is not None:
+            self._roi = resolve_roi(roi, width, height)
         if self._roi is not None:
             result = self.pipeline.landmarks_from_roi(image, self._roi)
             if result is None:
                 self._lose_track()
-            else:
+            elif roi is None:
                 self._tracked += 1
         if result is None:
             result = self.pipeline.process(image)

@@ -75,3 +75,41 @@ def object_scale(auxiliary_landmarks: np.ndarray, image_width: int, image_height
         auxiliary_landmarks[0, :2], auxiliary_landmarks[1, :2], image_width, image_height
     )
     return (rect.width * image_width + rect.height * image_height) / 2.0
+
+
+#: A person box's ROI: a square of the box's longer side times this, centred on the box.
+BOX_ROI_SCALE = 1.25
+
+
+def box_to_roi(
+    box: np.ndarray | tuple[float, float, float, float],
+    image_width: int,
+    image_height: int,
+    scale: float = BOX_ROI_SCALE,
+) -> NormalizedRect:
+    """The landmark model's ROI for a person box from any detector (not part of MediaPipe).
+
+    Args:
+        box: ``[x_min, y_min, x_max, y_max]`` in pixels, enclosing the whole person.
+        image_width, image_height: the image size in pixels.
+        scale: enlargement of the square around the box (1.25, as for a detection's body
+            circle, which a full-body box's longer side approximates).
+
+    Returns:
+        An unrotated square ROI (in pixels) centred on the box, normalised to the image.
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if not (np.isfinite([x0, y0, x1, y1]).all() and x1 > x0 and y1 > y0):
+        raise ValueError(
+            f"box must be [x_min, y_min, x_max, y_max] in pixels with x_max > x_min and "
+            f"y_max > y_min, got {box!r}"
+        )
+    side = max(x1 - x0, y1 - y0)
+    rect = NormalizedRect(
+        (x0 + x1) / 2 / image_width,
+        (y0 + y1) / 2 / image_height,
+        side / image_width,
+        side / image_height,
+        0.0,
+    )
+    return transform_rect(rect, image_width, image_height, scale_x=scale, scale_y=scale)

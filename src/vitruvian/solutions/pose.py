@@ -25,7 +25,7 @@ from vitruvian.options import check_confidence, check_model_complexity
 from vitruvian.solutions.landmarks import LandmarkList, NormalizedLandmarkList
 
 if TYPE_CHECKING:
-    from vitruvian.pipeline import PipelineStats, PosePipeline
+    from vitruvian.pipeline import PipelineStats, PosePipeline, RoiLike
     from vitruvian.tracking import PoseTracker, TrackerStats
     from vitruvian.types import PoseResult
 
@@ -247,6 +247,7 @@ class Pose:
         timestamp: float | None = None,
         *,
         timestamp_us: int | None = None,
+        roi: RoiLike | None = None,
     ) -> PoseSolutionOutputs:
         """Find the pose of the most prominent person in an RGB image (or the next video frame).
 
@@ -259,6 +260,9 @@ class Pose:
                 ``cap.get(cv2.CAP_PROP_POS_MSEC) / 1000``). Without it, each call advances
                 33.333 ms, as MediaPipe does. Must increase from frame to frame.
             timestamp_us: the same in integer **microseconds** (give one or the other).
+            roi: not in MediaPipe: the person's box ``[x_min, y_min, x_max, y_max]`` in pixels
+                from any person detector (or a :class:`~vitruvian.types.NormalizedRect`); the
+                landmark model then looks there instead of running the built-in detector.
 
         Returns:
             A :class:`PoseSolutionOutputs`; its landmark fields are ``None`` when no pose was
@@ -280,9 +284,9 @@ class Pose:
         if timestamp is not None:
             timestamp_us = round(float(timestamp) * 1e6)
         if self._tracker is not None:
-            return self._to_outputs(self._tracker.process(image, timestamp_us))
+            return self._to_outputs(self._tracker.process(image, timestamp_us, roi))
         assert self._pipeline is not None
-        return self._to_outputs(self._pipeline.process(image))
+        return self._to_outputs(self._pipeline.process(image, roi))
 
     def _to_outputs(self, result: PoseResult | None) -> PoseSolutionOutputs:
         """Wrap a pipeline result in MediaPipe-style landmark containers."""
