@@ -3,7 +3,7 @@
 The reference MediaPipe Pose runs in a *separate* Python environment (one with ``mediapipe``
 installed), named by ``--reference-python`` or the ``VITRUVIAN_REFERENCE_PYTHON`` environment
 variable; this script launches ``scripts/_mediapipe_worker.py`` with it. This script itself needs
-only the standard library, so any Python 3.10+ can run it.
+only the standard library, so any Python 3.10+ can run it (except the evaluation goldens, below).
 
 Inputs (see ``tests/test_parity.py``, which rebuilds them the same way):
 
@@ -33,6 +33,19 @@ unrounded landmarks); for ``pose_squats`` at complexity 1 the masks (> 0.5) of a
 PNGs. MediaPipe's per-frame latency medians on ``pose_squats`` are recorded for information, both
 for the golden runs (segmentation on) and with default options (segmentation off).
 
+Evaluation goldens (``tests/goldens/mediapipe_<version>_eval.json``, checked by
+``tests/test_eval.py``): MediaPipe's side of ``vitruvian eval coco`` with the crops protocol on
+``coco/person_keypoints.json`` (every non-crowd person with at least 5 labelled keypoints, the
+crop of :func:`vitruvian.crops.person_crop` with margin 0.25, no resize, a fresh
+``Pose(static_image_mode=True, model_complexity=c)`` per complexity with its default confidences),
+run by :func:`vitruvian.eval.coco.run_mediapipe` and scored by :mod:`vitruvian.eval.metrics`.
+The JSON holds the figures per complexity (AP, AP50, AP75, PCK@0.2, detections / crops, how the
+poses were matched) and, per crop, the 17 COCO keypoints ``[x, y, visibility]`` in image pixels
+(null when no pose was found), rounded as stored; the figures are computed from the rounded
+keypoints, so re-scoring them reproduces the figures exactly. MediaPipe has no ROI input, so
+there are no ``--roi-from-box`` figures. This part imports ``vitruvian.eval``: run the script with
+the project's Python (``.venv/bin/python``, with the ``eval`` extra installed).
+
 Re-running rewrites a golden only when its content changed: the date and latency fields alone do
 not count, so re-running with the same MediaPipe leaves the files byte-identical.
 
@@ -40,6 +53,7 @@ Usage::
 
     python scripts/make_goldens.py --reference-python PATH/TO/mediapipe-env/bin/python
     python scripts/make_goldens.py --only video --reference-python PATH/TO/python
+    .venv/bin/python scripts/make_goldens.py --only eval --reference-python PATH/TO/python
 """
 
 from __future__ import annotations
@@ -54,6 +68,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +112,24 @@ VIDEO_MASK_RUN = ("pose_squats", 1)
 VIDEO_MASK_FRAMES = (0, 20, 40, 64)
 #: Clip the latencies are measured on.
 VIDEO_TIMING_CLIP = "pose_squats"
+#: Evaluation goldens: MediaPipe's landmark presence threshold (its default
+#: ``min_tracking_confidence``) and decimals kept per keypoint column (x, y in pixels, visibility).
+EVAL_MIN_PRESENCE = 0.5
+EVAL_KEYPOINT_DECIMALS = (2, 2, 4)
+#: The figures of :class:`vitruvian.eval.metrics.Figures` stored per complexity.
+EVAL_FIGURES = (
+    "ap",
+    "ap50",
+    "ap75",
+    "pck",
+    "pck_persons",
+    "pck_keypoints",
+    "detections",
+    "inputs",
+    "own_person_matches",
+    "other_person_matches",
+    "ignored_region_matches",
+)
 #: Meta fields that differ between runs of the same MediaPipe; ignored when deciding whether a
 #: golden changed.
 VOLATILE_META = ("date", "latency_ms_median", "latency_ms_median_default_options")
@@ -443,6 +476,124 @@ def make_video_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
     )
 
 
+def _import_eval() -> tuple[ModuleType, ModuleType]:
+    """``vitruvian.eval.coco`` and ``vitruvian.eval.metrics``, with pycocotools importable."""
+    try:
+        from vitruvian.eval import EvalError, coco, import_eval_dependency, metrics
+
+        try:
+            import_eval_dependency("pycocotools.cocoeval")
+        except EvalError as exc:
+            raise ImportError(str(exc)) from exc
+    except ImportError as exc:
+        raise SystemExit(
+            "error: the eval goldens need the vitruvian package with its eval extra in this "
+            "Python (run the script with the project's .venv/bin/python, or "
+            f"pip install -e '.[eval]'): {exc}"
+        ) from exc
+    return coco, metrics
+
+
+def make_eval_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
+    """Build the evaluation golden ``mediapipe_<version>_eval.json`` (crops protocol)."""
+    import numpy as np
+
+    coco, metrics = _import_eval()
+    annotations = data_dir / "coco" / "person_keypoints.json"
+    images_dir = data_dir / "coco" / "images"
+    if not annotations.is_file():
+        raise SystemExit(f"error: no test data under {data_dir}")
+    dataset = coco.load_coco_keypoints(annotations, MIN_KEYPOINTS)
+    items = coco.eval_items(dataset, "crops")
+    runs = coco.run_mediapipe(
+        reference,
+        images_dir,
+        items,
+        COMPLEXITIES,
+        protocol="crops",
+        min_presence=EVAL_MIN_PRESENCE,
+        margin=MARGIN,
+    )
+
+    predictions: dict[str, list[Any]] = {}
+    figures: dict[str, dict[str, Any]] = {}
+    latency_ms: dict[str, float] = {}
+    for run in runs:
+        stored = [
+            None
+            if keypoints is None
+            else [
+                [round(float(v), d) for v, d in zip(row, EVAL_KEYPOINT_DECIMALS, strict=True)]
+                for row in keypoints
+            ]
+            for keypoints in run.keypoints
+        ]
+        # Score the keypoints as stored, so that re-scoring the golden gives the same figures.
+        run.keypoints = [None if kp is None else np.array(kp) for kp in stored]
+        scored = metrics.evaluate_run(dataset, run).as_dict()
+        key = str(run.complexity)
+        predictions[key] = stored
+        figures[key] = {
+            name: round(scored[name], 4) if isinstance(scored[name], float) else scored[name]
+            for name in EVAL_FIGURES
+        }
+        latency_ms[key] = round(statistics.median(run.times_ms), 2)
+
+    version = runs[0].version
+    golden = {
+        "meta": {
+            "mediapipe_version": version,
+            "reference_versions": runs[0].versions,
+            "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "command": (
+                f".venv/bin/python scripts/make_goldens.py --only eval --reference-python "
+                f"${REFERENCE_ENV_VAR}"
+            ),
+            "annotations": "coco/person_keypoints.json",
+            "protocol": "crops",
+            "margin": MARGIN,
+            "min_keypoints": MIN_KEYPOINTS,
+            "pose_options": {
+                "static_image_mode": True,
+                "min_detection_confidence": 0.5,
+                "min_tracking_confidence": EVAL_MIN_PRESENCE,
+            },
+            "score_rule": "mean visibility of the 17 keypoints",
+            "pck_alpha": 0.2,
+            "keypoint_columns": ["x", "y", "visibility"],
+            "decimals": list(EVAL_KEYPOINT_DECIMALS),
+            "latency_ms_median": latency_ms,
+        },
+        "items": [
+            {
+                "id": item.id,
+                "image_id": item.image_id,
+                "ann_id": item.ann_id,
+                "file_name": item.file_name,
+                "bbox": list(item.bbox),
+                "sha1": sha1,
+            }
+            for item, sha1 in zip(items, runs[0].input_sha1, strict=True)
+        ],
+        "figures": figures,
+        "predictions": predictions,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    golden_path = out_dir / f"mediapipe_{version}_eval.json"
+    written = _write_golden(golden_path, golden)
+    for c in COMPLEXITIES:
+        f = figures[str(c)]
+        print(
+            f"complexity {c}: AP {f['ap']:.1f}, AP50 {f['ap50']:.1f}, AP75 {f['ap75']:.1f}, "
+            f"PCK@0.2 {f['pck']:.1f}, pose on {f['detections']}/{f['inputs']} crops, "
+            f"MediaPipe latency median {latency_ms[str(c)]:.1f} ms/crop"
+        )
+    print(
+        f"{'wrote' if written else 'unchanged:'} {golden_path} "
+        f"({golden_path.stat().st_size / 1024:.0f} KiB)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the goldens; returns the process exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -454,18 +605,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument(
         "--only",
-        choices=("image", "video"),
-        help="build only the still-image or only the video goldens (default: both)",
+        choices=("image", "video", "eval"),
+        help="build only the still-image, the video or the evaluation goldens (default: all)",
     )
     args = parser.parse_args(argv)
 
     reference = _reference_python(args.reference_python)
     data_dir: Path = args.data_dir.resolve()
     out_dir: Path = args.out_dir.resolve()
+    if args.only in (None, "eval"):
+        _import_eval()  # fail before the long runs when the eval part cannot run here
     if args.only in (None, "image"):
         make_image_goldens(reference, data_dir, out_dir)
     if args.only in (None, "video"):
         make_video_goldens(reference, data_dir, out_dir)
+    if args.only in (None, "eval"):
+        make_eval_goldens(reference, data_dir, out_dir)
     print(f"goldens total {_dir_size(out_dir) / 1024:.0f} KiB")
     return 0
 
