@@ -366,6 +366,45 @@ def test_corrupt_image_in_folder_is_skipped(tmp_path: Path) -> None:
     assert [Path(row["source"]).name for row in rows] == ["a_good.jpg", "c_good.jpg"]
 
 
+def _folder_with_bad_files(tmp_path: Path) -> Path:
+    """Good images around a zero-byte file, a text file named .jpg and a truncated JPEG/PNG."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    good = sorted(MMPOSE.glob("*.jpg"))[0].read_bytes()
+    png = cv2.imencode(".png", cv2.imread(str(sorted(MMPOSE.glob("*.jpg"))[0])))[1].tobytes()
+    (folder / "a_good.jpg").write_bytes(good)
+    (folder / "b_empty.jpg").write_bytes(b"")
+    (folder / "c_text.jpg").write_text("this is a text file, not an image\n")
+    (folder / "d_truncated.png").write_bytes(png[: len(png) // 3])
+    (folder / "e_good.jpg").write_bytes(good)
+    return folder
+
+
+def test_bad_files_are_reported_and_the_rest_processed(tmp_path: Path) -> None:
+    folder = _folder_with_bad_files(tmp_path)
+    out = tmp_path / "rows.jsonl"
+    result = invoke("run", folder, "--out", out, "--model-complexity", "0")
+    assert result.exit_code == 1
+    for name in ("b_empty.jpg", "c_text.jpg", "d_truncated.png"):
+        assert f"Error: {folder / name}:" in result.stderr, result.stderr
+    assert "3 of 5 inputs failed" in result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(row["source"]).name for row in rows] == ["a_good.jpg", "e_good.jpg"]
+
+
+def test_fail_fast_stops_at_the_first_bad_file_and_keeps_the_rows(tmp_path: Path) -> None:
+    folder = _folder_with_bad_files(tmp_path)
+    out = tmp_path / "rows.csv"
+    result = invoke("run", folder, "--out", out, "--model-complexity", "0", "--fail-fast")
+    assert result.exit_code == 1
+    assert f"Error: {folder / 'b_empty.jpg'}:" in result.stderr
+    assert "c_text.jpg" not in result.stderr
+    assert "stopped at the first failure (--fail-fast)" in result.stderr
+    with out.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [Path(row["source"]).name for row in rows] == ["a_good.jpg"]
+
+
 def test_truncated_video_first_30_percent(tmp_path: Path) -> None:
     """The first 30 % of the original file: its index (``moov``) is at the end, so OpenCV
     cannot open it at all; no row, one line naming the file."""

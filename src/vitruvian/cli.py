@@ -324,6 +324,11 @@ SOURCE, unknown output extension); 130 interrupted (Ctrl+C).
     type=click.IntRange(min=1),
     help="Process at most N frames of each SOURCE (e.g. for a camera).",
 )
+@click.option(
+    "--fail-fast",
+    is_flag=True,
+    help="Stop at the first input that cannot be read (default: report it, go on, exit 1).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.pass_context
 def run(
@@ -340,6 +345,7 @@ def run(
     min_detection_confidence: float,
     min_tracking_confidence: float,
     max_frames: int | None,
+    fail_fast: bool,
     quiet: bool,
 ) -> None:
     """Run pose estimation on images, folders, videos or a camera; write a landmark table
@@ -359,6 +365,7 @@ def run(
         min_detection_confidence=min_detection_confidence,
         min_tracking_confidence=min_tracking_confidence,
         max_frames=max_frames,
+        fail_fast=fail_fast,
     )
     # FFmpeg reads its log level once, when OpenCV first uses it: silence it (and OpenCV's own
     # warnings) before any video is opened; failures are reported here in one line instead.
@@ -505,6 +512,8 @@ def _run_summary(
         parts.append("stopped from the window")
     elif summary.stopped == "interrupt":
         parts.append("interrupted")
+    elif summary.stopped == "error":
+        parts.append("stopped at the first failure (--fail-fast)")
     paths = [writer.path for writer in row_writers] + ([annotated] if annotated else [])
     written = [str(path) for path in paths if path.exists()]
     parts.append(f"wrote {', '.join(written)}" if written else "no output written")

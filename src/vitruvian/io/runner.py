@@ -62,6 +62,7 @@ class RunOptions:
         min_detection_confidence: detector score threshold in [0, 1].
         min_tracking_confidence: pose-presence threshold in [0, 1].
         max_frames: process at most this many frames of each source (``None``: all).
+        fail_fast: stop at the first input that fails (default: report it and go on).
     """
 
     static_image_mode: bool | None = None
@@ -72,6 +73,7 @@ class RunOptions:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     max_frames: int | None = None
+    fail_fast: bool = False
 
 
 @dataclass
@@ -84,7 +86,8 @@ class RunSummary:
         process_seconds: total wall time spent in ``Pose.process()``, seconds.
         failed: the sources that could not be read (fully or in part), in order.
         stopped: ``None`` when every source was read to its end; ``"window"`` when the user
-            closed the preview (Esc or ``q``); ``"interrupt"`` on Ctrl+C.
+            closed the preview (Esc or ``q``); ``"interrupt"`` on Ctrl+C; ``"error"`` when
+            an input failed and ``fail_fast`` was set.
     """
 
     frames: int = 0
@@ -203,6 +206,9 @@ def run_pose(
                 summary.failed.append(exc)
                 if on_error is not None:
                     on_error(exc)
+                if options.fail_fast:
+                    summary.stopped = "error"
+                    return summary
     except KeyboardInterrupt:
         summary.stopped = "interrupt"
     finally:
