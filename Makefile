@@ -5,7 +5,9 @@
 #   make demo    run the one-image demo (INPUT=path/to/image.jpg to choose the image)
 #   make test    run the test suite
 #   make lint    ruff check + ruff format --check
-#   make bench   static-mode latency vs MediaPipe (VITRUVIAN_REFERENCE_PYTHON=path, BENCH_ARGS=...)
+#   make bench   latency and throughput vs MediaPipe (VITRUVIAN_REFERENCE_PYTHON=path, BENCH_ARGS=...)
+#   make soak    memory over a long run (20,000+ frames)
+#   make fuzz    property-based tests with many examples (the fast profile runs in make test)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,7 +17,7 @@ STAMP := $(VENV)/.vitruvian-installed
 OUT ?= out/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help venv models demo test lint bench
+.PHONY: help venv models demo test lint bench soak fuzz
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -42,4 +44,10 @@ lint: venv
 	$(VPY) -m ruff format --check .
 
 bench: venv models
-	$(VPY) scripts/bench.py $(BENCH_ARGS)
+	$(VPY) -m vitruvian bench $(BENCH_ARGS)
+
+soak: venv models
+	$(VPY) -m vitruvian bench --mode soak $(BENCH_ARGS)
+
+fuzz: venv models
+	HYPOTHESIS_PROFILE=long $(VPY) -m pytest -q tests/test_fuzz.py
