@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_rgb_image"]
+__all__ = ["MAX_IMAGE_SIDE", "as_rgb_image"]
+
+#: The longest image side the pipeline handles, in pixels: the crops are sampled with OpenCV's
+#: fixed-point ``remap``, whose source images must be narrower and lower than ``SHRT_MAX``.
+MAX_IMAGE_SIDE = 32766
 
 _EXPECTED = (
     "an (H, W, 3) uint8 RGB numpy array, e.g. cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)"
@@ -33,12 +37,18 @@ def as_rgb_image(image: object) -> np.ndarray:
 
     * ``None`` or anything that is not a ``numpy.ndarray`` (a list, a PIL image, ...) raises
       :class:`TypeError`. Convert PIL images with ``np.asarray(pil_image.convert("RGB"))``.
-    * A dtype other than ``uint8`` raises :class:`ValueError`. Float images in [0, 1] convert
-      with ``(img * 255).clip(0, 255).astype(np.uint8)``; 16-bit images with ``(img >> 8)``
+    * A dtype other than ``uint8`` raises :class:`ValueError` (float in [0, 1] or [0, 255],
+      ``uint16``, ``bool``, other integers alike; the values are never looked at, so NaN and
+      inf cannot get further). Float images in [0, 1] convert with
+      ``(img * 255).clip(0, 255).astype(np.uint8)``; 16-bit images with ``(img >> 8)``
       followed by ``.astype(np.uint8)``.
     * Shapes other than ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` and ``(H, W, 4)`` raise
       :class:`ValueError` naming the shape (``(H, W, 2)`` included).
-    * An empty image (``H == 0`` or ``W == 0``) raises :class:`ValueError`.
+    * An empty image (``H == 0`` or ``W == 0``) raises :class:`ValueError`, and so does one
+      with a side longer than :data:`MAX_IMAGE_SIDE` (32766) pixels: downscale it first, e.g.
+      with ``cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)``. Every size
+      in between is accepted, from 1 x 1 and 1 x 4000 to 8000 x 8000 and 1 x 32766; an image
+      too small or too stretched to show a person simply gives no pose.
     * Grayscale ``(H, W)`` and ``(H, W, 1)`` images are replicated into three equal channels
       (what ``cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)`` gives).
     * 4-channel images are treated as RGBA: the alpha channel is dropped, colours are kept as
@@ -46,10 +56,12 @@ def as_rgb_image(image: object) -> np.ndarray:
     * Non-contiguous views (``img[:, ::-1]``, ``img[..., ::-1]``, crops with a step) are copied
       into a contiguous array; the pixel values are unchanged.
 
+    * Read-only arrays are accepted like writeable ones.
+
     The caller's array is never modified. When the input already has the required layout, no
     copy is made and a *read-only view* of it is returned (so a stage that tried to write into
-    it would fail loudly instead of changing the caller's image); in every other case the result
-    is a fresh, writeable array.
+    it would fail loudly instead of changing the caller's image, and a large image costs no
+    extra memory); in every other case the result is a fresh, writeable array.
 
     Args:
         image: the image, normally an ``(H, W, 3)`` uint8 RGB ``numpy.ndarray``.
@@ -59,7 +71,8 @@ def as_rgb_image(image: object) -> np.ndarray:
 
     Raises:
         TypeError: ``image`` is not a numpy array.
-        ValueError: wrong dtype, unsupported shape or channel count, or an empty image.
+        ValueError: wrong dtype, unsupported shape or channel count, an empty image, or a side
+            longer than :data:`MAX_IMAGE_SIDE`.
     """
     if image is None:
         raise TypeError(f"image is None; expected {_EXPECTED}")
@@ -87,6 +100,12 @@ def as_rgb_image(image: object) -> np.ndarray:
     height, width = array.shape[:2]
     if height == 0 or width == 0:
         raise ValueError(f"image is empty (shape {array.shape}); expected {_EXPECTED}")
+    if max(height, width) > MAX_IMAGE_SIDE:
+        raise ValueError(
+            f"image is {width} x {height} pixels; sides of at most {MAX_IMAGE_SIDE} pixels are "
+            f"supported, downscale it first, e.g. cv2.resize(img, None, fx=0.5, fy=0.5, "
+            f"interpolation=cv2.INTER_AREA)"
+        )
 
     if array.ndim == 2 or array.shape[2] == 1:
         gray = array.reshape(height, width, 1)

@@ -20,18 +20,33 @@ Time: without a timestamp, each :meth:`PoseTracker.process` call advances 33333 
 MediaPipe's Python solution does (its filters then run at 30 Hz). Give real frame times to make
 the smoothing follow the video's actual rate.
 
-One difference from MediaPipe, on purpose: when tracking is lost MediaPipe reports no pose for
-that frame and detects again on the next one; here the detector runs again on the same frame, so
-a pose is not dropped for one frame.
+Differences from MediaPipe, on purpose:
+
+* when tracking is lost MediaPipe reports no pose for that frame and detects again on the next
+  one; here the detector runs again on the same frame, so a pose is not dropped for one frame;
+* a frame whose size differs from the previous frame's starts a new track (the detector runs and
+  the filters restart; the clock goes on), since a region and filter state measured in the old
+  frame's pixels mean nothing in the new one;
+* a next-frame region that is degenerate or absurd (see
+  :func:`~vitruvian.calculators.detection_to_roi.roi_problem`: not finite, or a hundred times
+  larger than the image or that far away from it, which only noise images driven with a
+  confidence threshold of 0 produce) is dropped, and the detector runs on the next frame.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from vitruvian.calculators.detection_to_roi import landmarks_to_roi, object_scale
+from vitruvian.calculators.detection_to_roi import (
+    check_roi,
+    landmarks_to_roi,
+    object_scale,
+    roi_problem,
+)
 from vitruvian.calculators.landmarks_smoothing import (
     AUXILIARY_LANDMARKS_FILTER,
     LANDMARKS_FILTER,
@@ -81,7 +96,7 @@ class PoseTracker:
         num_threads: CPU threads for the models (``None``: up to 4).
 
     Not thread-safe, and the frames of one stream must come in order: use one tracker per
-    stream and per thread.
+    stream and per thread (:class:`vitruvian.solutions.pose.Pose` adds a lock around it).
     """
 
     def __init__(
@@ -110,6 +125,7 @@ class PoseTracker:
         self._roi: NormalizedRect | None = None
         self._mask: np.ndarray | None = None
         self._last_us: int | None = None
+        self._size: tuple[int, int] | None = None
         self._frames = 0
         self._tracked = 0
 
@@ -140,16 +156,24 @@ class PoseTracker:
             The smoothed pose, or ``None`` when no person is found in this frame.
 
         Raises:
-            ValueError: a timestamp that is negative or not greater than the previous one.
+            TypeError: the image is not a numpy array, or the timestamp is not a number.
+            ValueError: the image has the wrong dtype, shape or size; a timestamp that is not
+                finite, negative or not greater than the previous one; an unusable ``roi``
+                (see :func:`~vitruvian.calculators.detection_to_roi.roi_problem`).
         """
         image = as_rgb_image(image)
+        height, width = image.shape[:2]
+        if roi is not None:
+            roi = check_roi(resolve_roi(roi, width, height), width, height)
         now = self._advance_clock(timestamp_us)
         self._frames += 1
-        height, width = image.shape[:2]
+        if self._size != (width, height):
+            self._lose_track()  # a new frame size starts a new track
+            self._size = (width, height)
 
         result = None
         if roi is not None:
-            self._roi = resolve_roi(roi, width, height)
+            self._roi = roi
         if self._roi is not None:
             result = self.pipeline.landmarks_from_roi(image, self._roi)
             if result is None:
@@ -167,10 +191,18 @@ class PoseTracker:
         """Start a new stream: forget the tracked ROI, the filters' past and the clock."""
         self._lose_track()
         self._last_us = None
+        self._size = None
 
     def close(self) -> None:
         """Release the models."""
         self.pipeline.close()
+
+    def __enter__(self) -> PoseTracker:
+        """Return ``self``; :meth:`close` runs on leaving the ``with`` block."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -178,6 +210,12 @@ class PoseTracker:
         if timestamp_us is None:
             now = (self._last_us or 0) + FRAME_STEP_US
         else:
+            if isinstance(timestamp_us, bool) or not isinstance(timestamp_us, numbers.Real):
+                raise TypeError(
+                    f"timestamp_us must be an integer number of microseconds, got {timestamp_us!r}"
+                )
+            if not math.isfinite(timestamp_us):
+                raise ValueError(f"timestamps must be finite, got {timestamp_us} µs")
             now = int(timestamp_us)
             if now < 0:
                 raise ValueError(f"timestamps must be >= 0, got {now} µs")
@@ -213,7 +251,7 @@ class PoseTracker:
 
         aux = raw_aux.copy()
         aux[:, :3] = self._auxiliary.apply(raw_aux[:, :3], now, scale, size)
-        self._roi = landmarks_to_roi(aux, width, height)
+        self._roi = _next_roi(aux, width, height)
 
         mask = result.segmentation_mask
         if mask is not None and self.smooth_segmentation:
@@ -230,3 +268,12 @@ class PoseTracker:
             detection=result.detection,
             auxiliary_landmarks=aux,
         )
+
+
+def _next_roi(auxiliary: np.ndarray, width: int, height: int) -> NormalizedRect | None:
+    """The next frame's region from the smoothed auxiliary landmarks, or ``None`` (run the
+    detector) when it would be unusable."""
+    if not np.isfinite(auxiliary[:, :2]).all():
+        return None
+    roi = landmarks_to_roi(auxiliary, width, height)
+    return None if roi_problem(roi, width, height) is not None else roi

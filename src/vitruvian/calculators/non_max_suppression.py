@@ -2,7 +2,11 @@
 
 Detections are visited by decreasing score. Each one gathers every remaining detection whose IoU
 with it exceeds the threshold (itself included) and is replaced by their score-weighted average
-box and keypoints; it keeps its own score.
+box and keypoints; it keeps its own score. A group whose scores are all 0 has no weights, so it
+keeps the top detection's box and keypoints as they are (MediaPipe would divide by zero there;
+the detector's sigmoid never gives an exact 0, so this only matters for direct callers). Groups
+whose scores add up to less than 1e-30 are averaged in float64, where float32 would lose the
+weights to underflow; every other group is averaged in float32, as MediaPipe does.
 """
 
 from __future__ import annotations
@@ -10,6 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from vitruvian.calculators.tensors_to_detections import RawDetections
+
+#: Below this total score, float32 products of coordinates and scores underflow; average in
+#: float64 instead (far below any score the detector gives).
+_FLOAT32_SAFE_TOTAL = 1e-30
 
 
 def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -29,7 +37,7 @@ def weighted_non_max_suppression(
     """Merge overlapping detections; the result is sorted by decreasing score.
 
     Args:
-        detections: decoded detections (any order).
+        detections: decoded detections (any order), scores in [0, 1].
         iou_threshold: detections overlapping more than this are merged (0.3 for BlazePose).
         max_detections: stop after this many outputs (``None``: no limit).
     """
@@ -53,8 +61,17 @@ def weighted_non_max_suppression(
         members = remaining[overlap]
         w = scores[members]
         total = w.sum()
-        out_boxes.append((boxes[members] * w[:, None]).sum(0) / total)
-        out_kps.append((kps[members] * w[:, None, None]).sum(0) / total)
+        if total >= _FLOAT32_SAFE_TOTAL:
+            out_boxes.append((boxes[members] * w[:, None]).sum(0) / total)
+            out_kps.append((kps[members] * w[:, None, None]).sum(0) / total)
+        elif total > 0:
+            w64 = w.astype(np.float64)
+            total64 = w64.sum()
+            out_boxes.append((boxes[members] * w64[:, None]).sum(0) / total64)
+            out_kps.append((kps[members] * w64[:, None, None]).sum(0) / total64)
+        else:
+            out_boxes.append(boxes[top])
+            out_kps.append(kps[top])
         out_scores.append(scores[top])
         remaining = remaining[~overlap]
         if max_detections is not None and len(out_scores) >= max_detections:

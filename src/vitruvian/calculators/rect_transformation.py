@@ -8,7 +8,13 @@ from vitruvian.types import NormalizedRect
 
 
 def normalize_radians(angle: float) -> float:
-    """Wrap an angle in radians to [-pi, pi)."""
+    """Wrap an angle in radians to [-pi, pi] (pi itself only through rounding).
+
+    Raises:
+        ValueError: the angle is not finite.
+    """
+    if not math.isfinite(angle):
+        raise ValueError(f"angle must be a finite number of radians, got {angle}")
     return angle - 2 * math.pi * math.floor((angle + math.pi) / (2 * math.pi))
 
 

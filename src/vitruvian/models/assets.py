@@ -16,9 +16,21 @@ with :func:`import_model_file` (``vitruvian models import FILE``).
 
 The cache lives in ``$VITRUVIAN_CACHE_DIR`` if set, else in the platform's user cache directory
 (``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%``
-on Windows) under ``vitruvian/models``, one ``<name>.tflite`` per model. Files are written to a
-temporary name, verified, then renamed into place, so concurrent fetches cannot leave a partial
-file behind.
+on Windows) under ``vitruvian/models``, one ``<name>.tflite`` per model.
+
+Writes are safe against interruption and concurrency:
+
+* a model is written to a temporary ``.incoming-*.part`` file in the cache directory, hashed on
+  the way, flushed to disk, and only renamed to ``<name>.tflite`` (an atomic replace) when its
+  sha256 is a pinned one, so a partial or damaged download never becomes a cached file;
+* every write into the cache holds an inter-process lock on ``<cache>/.lock``
+  (:func:`cache_lock`: ``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows; the operating
+  system releases it when a process dies), so two processes fetching or importing at the same
+  time take turns, and the second one finds the models already there. Temporary files left by a
+  killed process are removed by the next writer.
+
+Reading needs no lock: a cached file is replaced atomically, so a reader sees the old or the new
+file, never a mix, and checks its sha256 anyway.
 """
 
 from __future__ import annotations
@@ -32,8 +44,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -47,6 +62,7 @@ __all__ = [
     "ModelError",
     "ModelStatus",
     "cache_dir",
+    "cache_lock",
     "fetch_models",
     "import_model_file",
     "model_name_for_complexity",
@@ -73,6 +89,10 @@ _COMPLEXITY_MODELS = ("pose_landmark_lite", "pose_landmark_full", "pose_landmark
 _CHUNK = 1 << 20
 _CLIENT_TIMEOUT_S = 900
 _IMPORT_HINT = "`vitruvian models import FILE`"
+#: The lock file inside the cache directory (see :func:`cache_lock`).
+LOCK_NAME = ".lock"
+_TEMP_PREFIX = ".incoming-"
+_TEMP_SUFFIX = ".part"
 
 
 class ModelError(RuntimeError):
@@ -349,48 +369,213 @@ def _ensure_cache_dir() -> Path:
     return directory
 
 
+# One lock per process guards the file lock: flock() locks held through two descriptors of the
+# same file in one process would block each other, so nested and concurrent in-process users
+# share the outermost holder's file lock (held cache directories are tracked here).
+_PROCESS_LOCK = threading.RLock()
+_HELD: set[str] = set()
+
+
+def _try_lock(fd: int) -> bool:
+    """Try to take the exclusive lock on ``fd`` without waiting."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _wait_lock(fd: int) -> None:
+    """Take the exclusive lock on ``fd``, waiting as long as needed."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        while True:  # LK_LOCK gives up after about 10 s; keep waiting, like flock does
+            os.lseek(fd, 0, os.SEEK_SET)
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                continue
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _unlock(fd: int) -> None:
+    """Release the lock taken by :func:`_try_lock` or :func:`_wait_lock`."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    """Delete ``.incoming-*.part`` files: with the lock held nobody else is writing, so they
+    can only be left over from a process that was killed mid-write."""
+    for leftover in directory.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+        try:
+            leftover.unlink()
+        except OSError:
+            pass  # another platform quirk (e.g. still open on Windows); it is never used
+
+
+@contextmanager
+def cache_lock() -> Iterator[Path]:
+    """Hold the model cache's inter-process write lock; yields the (created) cache directory.
+
+    Every write into the cache (:func:`fetch_models`, :func:`import_model_file`) runs inside
+    it, so concurrent writers in different processes, or in threads of one process, take turns.
+    It is re-entrant within a process. The lock is ``<cache>/.lock``, locked with
+    ``fcntl.flock`` on POSIX or ``msvcrt.locking`` on Windows; the file stays (it is empty), and
+    the operating system releases the lock if the process dies. Waiting for another process
+    prints one line to stderr.
+
+    Raises:
+        ModelError: the cache directory or the lock file cannot be created.
+    """
+    directory = _ensure_cache_dir()
+    key = str(directory)
+    with _PROCESS_LOCK:
+        if key in _HELD:  # nested in this thread (other threads wait on _PROCESS_LOCK)
+            yield directory
+            return
+        path = directory / LOCK_NAME
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ModelError(
+                f"cannot create the cache lock {path} ({exc}); set {CACHE_ENV} to a writable "
+                f"directory"
+            ) from exc
+        try:
+            if not _try_lock(fd):
+                _info(f"waiting for another process writing to the model cache {directory}...")
+                _wait_lock(fd)
+            _HELD.add(key)
+            try:
+                _remove_stale_temporaries(directory)
+                yield directory
+            finally:
+                _HELD.discard(key)
+                _unlock(fd)
+        finally:
+            os.close(fd)
+
+
+class _SourceReadError(Exception):
+    """Reading the bytes to install failed (a damaged archive, an I/O error on the source), as
+    opposed to writing them into the cache."""
+
+
+def _read_chunks(src: IO[bytes]) -> Iterator[bytes]:
+    """Yield ``src``'s bytes in chunks; any failure to read becomes :class:`_SourceReadError`."""
+    while True:
+        try:
+            chunk = src.read(_CHUNK)
+        except Exception as exc:  # decoders of damaged archives raise many types
+            raise _SourceReadError(f"{type(exc).__name__}: {exc}") from exc
+        if not chunk:
+            return
+        yield chunk
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (POSIX; a no-op where directories cannot be
+    opened)."""
+    if sys.platform == "win32":
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _install_stream(src: IO[bytes]) -> tuple[str | None, str, int]:
-    """Copy ``src`` into the cache if its sha256 is a pinned model.
+    """Copy ``src`` into the cache if its sha256 is a pinned model (holding :func:`cache_lock`).
 
     The bytes go to a temporary file in the cache directory and are hashed on the way; a known
-    file is then renamed atomically to ``<name>.tflite``, anything else is deleted.
+    file is then flushed to disk and renamed atomically to ``<name>.tflite`` (unless an
+    identical verified copy is already there), anything else is deleted.
 
     Returns:
         ``(name or None, sha256, size)``.
+
+    Raises:
+        _SourceReadError: ``src`` could not be read to the end.
+        ModelError: the cache could not be written.
     """
-    directory = _ensure_cache_dir()
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".incoming-", suffix=".part")
-    tmp: Path | None = Path(tmp_name)
-    try:
-        digest = hashlib.sha256()
-        size = 0
-        with os.fdopen(fd, "wb") as out:
-            while chunk := src.read(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        hexdigest = digest.hexdigest()
-        name = _name_for_digest(hexdigest)
-        if name is None:
-            return None, hexdigest, size
-        assert tmp is not None
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, directory / f"{name}.tflite")
-        tmp = None
-        return name, hexdigest, size
-    except OSError as exc:
-        raise ModelError(
-            f"cannot write to the model cache {directory} ({exc}); free some space or set "
-            f"{CACHE_ENV} to a writable directory"
-        ) from exc
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
+    with cache_lock() as directory:
+        tmp: Path | None = None
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX)
+            tmp = Path(tmp_name)
+            digest = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                for chunk in _read_chunks(src):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            hexdigest = digest.hexdigest()
+            name = _name_for_digest(hexdigest)
+            if name is None:
+                return None, hexdigest, size
+            target = directory / f"{name}.tflite"
+            if target.is_file() and _hash_file(target)[0] == hexdigest:
+                return name, hexdigest, size  # already there; the temporary file goes
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+            tmp = None
+            _fsync_directory(directory)
+            return name, hexdigest, size
+        except OSError as exc:
+            raise ModelError(
+                f"cannot write to the model cache {directory} ({exc}); free some space or set "
+                f"{CACHE_ENV} to a writable directory"
+            ) from exc
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
 
 
 _ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar", ".whl", ".zip")
+#: What a truncated or damaged archive raises while it is listed or read. (RuntimeError covers
+#: an encrypted zip member; NotImplementedError an unknown compression method.)
+_ARCHIVE_ERRORS: tuple[type[BaseException], ...] = (
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    _SourceReadError,
+)
 
 
 def _is_archive(path: Path) -> bool:
@@ -445,10 +630,13 @@ def _install_from_archive(path: Path) -> tuple[list[str], list[str]]:
                     f"expected sha256 {expected.sha256} ({expected.size} bytes), "
                     f"got {digest} ({got_size} bytes)"
                 )
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+    except ModelError:
+        raise
+    except _ARCHIVE_ERRORS as exc:
         raise ModelError(
-            f"cannot read archive {path} ({exc}); the download is probably incomplete, fetch "
-            f"it again (`npm pack {_npm_spec()}`) and import it with {_IMPORT_HINT}"
+            f"cannot read archive {path} ({exc}); the download is probably incomplete or "
+            f"damaged, fetch it again (`npm pack {_npm_spec()}`) and import it with "
+            f"{_IMPORT_HINT}; models already verified from it were kept, nothing else"
         ) from exc
     return [n for n in MODEL_NAMES if n in installed], problems
 
@@ -480,7 +668,8 @@ def import_model_file(path: str | os.PathLike[str]) -> list[str]:
             f"({_npm_tarball()}) or the {_wheel_spec()} wheel"
         )
     if _is_archive(path):
-        installed, problems = _install_from_archive(path)
+        with cache_lock():
+            installed, problems = _install_from_archive(path)
         if problems:
             done = f" (imported anyway: {', '.join(installed)})" if installed else ""
             raise ModelError(
@@ -502,7 +691,7 @@ def import_model_file(path: str | os.PathLike[str]) -> list[str]:
         else:
             with open(path, "rb") as fh:
                 name, digest, size = _install_stream(fh)
-    except OSError as exc:
+    except (OSError, _SourceReadError) as exc:
         raise ModelError(f"cannot read {path} ({exc}); check the path and permissions") from exc
     if name is None:
         raise ModelError(
@@ -663,6 +852,9 @@ def fetch_models(
         sources: sources to try, in order, from :data:`SOURCES` (``"npm"`` gives every model,
             ``"wheel"`` only ``pose_detection`` and ``pose_landmark_full``).
 
+    Downloads run under :func:`cache_lock`: a second process asking for the same models waits
+    for the first and then finds them in the cache (unless ``force``).
+
     Returns:
         Model name -> cached path, for every requested model.
 
@@ -674,6 +866,15 @@ def fetch_models(
     for source in sources:
         if source not in SOURCES:
             raise ModelError(f"unknown model source {source!r}; use one of {', '.join(SOURCES)}")
+    if not force and all(model_status(n).state == "present" for n in wanted):
+        return {n: _cached_file(n) for n in wanted}  # nothing to write: no lock needed
+    with cache_lock():
+        _fetch_missing(wanted, force=force, sources=sources)
+    return {n: _cached_file(n) for n in wanted}
+
+
+def _fetch_missing(wanted: Sequence[str], *, force: bool, sources: Sequence[str]) -> None:
+    """The body of :func:`fetch_models`, run with the cache lock held."""
     todo = [n for n in wanted if force or model_status(n).state != "present"]
     failures: list[str] = []
     for source in sources:
@@ -700,4 +901,3 @@ def fetch_models(
                 f"provides every model, the wheel only pose_detection and pose_landmark_full"
             )
         raise ModelError(f"could not fetch {', '.join(todo)}: {reasons}")
-    return {n: _cached_file(n) for n in wanted}

@@ -16,18 +16,22 @@ Runs MediaPipe Pose code unchanged after ``import vitruvian as mp``::
 from __future__ import annotations
 
 import enum
+import math
+import numbers
+import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from vitruvian.image_input import as_rgb_image
 from vitruvian.options import check_confidence, check_model_complexity
 from vitruvian.solutions.landmarks import LandmarkList, NormalizedLandmarkList
 
 if TYPE_CHECKING:
     from vitruvian.pipeline import PipelineStats, PosePipeline, RoiLike
     from vitruvian.tracking import PoseTracker, TrackerStats
-    from vitruvian.types import PoseResult
+    from vitruvian.types import NormalizedRect, PoseResult
 
 __all__ = [
     "POSE_CONNECTIONS",
@@ -152,8 +156,15 @@ class Pose:
     frame and whenever tracking is lost; otherwise each frame's region comes from the previous
     frame's landmarks, and landmarks, visibility and (optionally) the mask are smoothed over
     time (see :mod:`vitruvian.tracking`). Frames of one stream must come in order; call
-    :meth:`reset` before an unrelated stream. An instance is not thread-safe: use one per thread
-    (or guard it with a lock).
+    :meth:`reset` before an unrelated stream.
+
+    Threads: an instance may be shared between threads. Its calls are serialised by a lock
+    (:meth:`process`, :meth:`reset` and :meth:`close` wait for each other), so a shared
+    static-mode instance gives each image the same result as serial calls would, one image at
+    a time; for throughput, give each thread its own instance (they are independent). In video
+    mode an instance follows *one* stream: interleaving the frames of different streams in one
+    instance is the caller's error (as in MediaPipe); it does not crash but tracks and smooths
+    across the streams. Use one instance per stream.
 
     Args:
         static_image_mode: treat inputs as unrelated images (True) or as a video stream (False).
@@ -215,7 +226,13 @@ class Pose:
                 min_detection_confidence=self._min_detection_confidence,
                 min_tracking_confidence=self._min_tracking_confidence,
             )
+        self._lock = threading.Lock()
         self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run (the models are then released)."""
+        return self._closed
 
     @property
     def static_image_mode(self) -> bool:
@@ -266,27 +283,34 @@ class Pose:
 
         Returns:
             A :class:`PoseSolutionOutputs`; its landmark fields are ``None`` when no pose was
-            found.
+            found. Any size from 1 x 1 pixel to sides of 32766 pixels is accepted; an image
+            too small (or too stretched) to show a person simply gives no pose.
 
         Raises:
             RuntimeError: the object has been closed.
-            TypeError: ``image`` is not a numpy array.
-            ValueError: ``image`` has the wrong dtype or shape, or is empty; a timestamp is
-                negative or not after the previous frame's; both timestamps were given.
+            TypeError: ``image`` is not a numpy array; a timestamp is not a number.
+            ValueError: ``image`` has the wrong dtype or shape, is empty or has a side longer
+                than 32766 pixels; a timestamp is not finite, negative or not after the previous
+                frame's; both timestamps were given; ``roi`` is not a box with
+                ``x_max > x_min`` and ``y_max > y_min`` nor a usable rect (see
+                :func:`~vitruvian.calculators.detection_to_roi.roi_problem`).
         """
-        if self._closed:
-            raise RuntimeError(
-                "Pose.process() called after close(); create a new Pose object "
-                "(or use `with mp.solutions.pose.Pose(...) as pose:` around all calls)"
-            )
         if timestamp is not None and timestamp_us is not None:
             raise ValueError("give timestamp (seconds) or timestamp_us (microseconds), not both")
         if timestamp is not None:
-            timestamp_us = round(float(timestamp) * 1e6)
-        if self._tracker is not None:
-            return self._to_outputs(self._tracker.process(image, timestamp_us, roi))
-        assert self._pipeline is not None
-        return self._to_outputs(self._pipeline.process(image, roi))
+            timestamp_us = _seconds_to_us(timestamp)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(
+                    "Pose.process() called after close(); create a new Pose object "
+                    "(or use `with mp.solutions.pose.Pose(...) as pose:` around all calls)"
+                )
+            if self._tracker is not None:
+                return self._to_outputs(self._tracker.process(image, timestamp_us, roi))
+            assert self._pipeline is not None
+            if roi is not None:
+                image, roi = _checked_roi(image, roi)
+            return self._to_outputs(self._pipeline.process(image, roi))
 
     def _to_outputs(self, result: PoseResult | None) -> PoseSolutionOutputs:
         """Wrap a pipeline result in MediaPipe-style landmark containers."""
@@ -303,20 +327,25 @@ class Pose:
     def reset(self) -> None:
         """Start a new video stream: forget the tracked pose, the smoothing state and the
         clock, keeping the loaded models. (In static mode there is no state to forget.)"""
-        if self._closed:
-            raise RuntimeError("Pose.reset() called after close()")
-        if self._tracker is not None:
-            self._tracker.reset()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Pose.reset() called after close()")
+            if self._tracker is not None:
+                self._tracker.reset()
 
     def close(self) -> None:
-        """Release the models. Calling it again is harmless; :meth:`process` then raises."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._tracker is not None:
-            self._tracker.close()
-        if self._pipeline is not None:
-            self._pipeline.close()
+        """Release the models (waiting for a :meth:`process` call running in another thread).
+
+        Calling it again is harmless; :meth:`process` then raises :class:`RuntimeError`.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._tracker is not None:
+                self._tracker.close()
+            if self._pipeline is not None:
+                self._pipeline.close()
 
     def __enter__(self) -> Pose:
         """Return ``self``; :meth:`close` runs on leaving the ``with`` block."""
@@ -329,3 +358,33 @@ class Pose:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _seconds_to_us(timestamp: object) -> int:
+    """A ``timestamp=`` in seconds as integer microseconds.
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: not finite.
+    """
+    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
+        raise TypeError(f"timestamp must be a number of seconds, got {timestamp!r}")
+    seconds = float(timestamp)
+    if not math.isfinite(seconds):
+        raise ValueError(f"timestamp must be a finite number of seconds, got {seconds}")
+    return round(seconds * 1e6)
+
+
+def _checked_roi(image: np.ndarray, roi: RoiLike) -> tuple[np.ndarray, NormalizedRect]:
+    """The validated image and ``roi=`` as a usable :class:`~vitruvian.types.NormalizedRect`.
+
+    Raises:
+        TypeError, ValueError: as :func:`vitruvian.image_input.as_rgb_image` for the image;
+            an unusable ROI (see :func:`~vitruvian.calculators.detection_to_roi.check_roi`).
+    """
+    from vitruvian.calculators.detection_to_roi import check_roi
+    from vitruvian.pipeline import resolve_roi
+
+    rgb = as_rgb_image(image)
+    height, width = rgb.shape[:2]
+    return rgb, check_roi(resolve_roi(roi, width, height), width, height)

@@ -1,0 +1,39 @@
+"""Shared test configuration: the Hypothesis profiles of the property-based tests.
+
+* ``fast`` (the default, used by ``make test``): 60 examples per property, so the whole of
+  ``tests/test_fuzz.py`` stays well under 30 s.
+* ``long`` (``make fuzz``): 2,500 examples per property.
+
+Pick one with the ``HYPOTHESIS_PROFILE`` environment variable (``HYPOTHESIS_PROFILE=long
+pytest tests/test_fuzz.py``). There is no deadline: a first call may load a model, and timing
+is the benchmarks' business. Failing examples are remembered under ``.pytest_cache/hypothesis``
+(git-ignored) and replayed first on the next run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+#: Examples per property in each profile.
+PROFILE_EXAMPLES = {"fast": 60, "long": 2500}
+
+_DATABASE = DirectoryBasedExampleDatabase(
+    str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "hypothesis")
+)
+
+for _name, _examples in PROFILE_EXAMPLES.items():
+    settings.register_profile(
+        _name,
+        max_examples=_examples,
+        deadline=None,
+        database=_DATABASE,
+        print_blob=True,
+        # Images and archives are bigger than Hypothesis's usual data; generating them is fine.
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
