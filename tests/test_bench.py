@@ -1,4 +1,5 @@
-"""Smoke tests of ``scripts/bench.py``: it runs end to end and writes the expected JSON.
+"""Smoke tests of ``vitruvian bench``: every mode runs end to end with ``--quick`` and writes the
+expected JSON and tables.
 
 Only the shape of the report is checked, never the timings themselves. MediaPipe is left out
 (the reference-Python environment variable is removed for the run) so the tests need nothing but
@@ -12,12 +13,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
+
+from vitruvian.cli import cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / ".." / "shared" / "data"
-BENCH_PY = REPO_ROOT / "scripts" / "bench.py"
 VIDEO = DATA_DIR / "video" / "pose_squats.mp4"
 REFERENCE_ENV_VAR = "VITRUVIAN_REFERENCE_PYTHON"
 
@@ -25,13 +29,17 @@ pytestmark = pytest.mark.skipif(
     not DATA_DIR.is_dir(),
     reason=f"test data not found: {DATA_DIR.resolve()} (expected ../shared/data)",
 )
+needs_video = pytest.mark.skipif(
+    not VIDEO.is_file(), reason=f"test video not found: {VIDEO.resolve()}"
+)
 
 
-def _run_bench(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``bench.py ARGS --json OUT`` without MediaPipe; fail with its stderr if it fails."""
+def _run_bench(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run ``python -m vitruvian bench ARGS --json OUT`` without MediaPipe; fail with its stderr
+    if it fails; return the process and the JSON report."""
     env = {k: v for k, v in os.environ.items() if k != REFERENCE_ENV_VAR}
     proc = subprocess.run(
-        [sys.executable, str(BENCH_PY), *args, "--json", str(out)],
+        [sys.executable, "-m", "vitruvian", "bench", *args, "--json", str(out)],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
@@ -40,22 +48,25 @@ def _run_bench(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+    return proc, json.loads(out.read_text())
 
 
 def test_bench_quick_writes_report(tmp_path: Path) -> None:
-    """``bench.py --quick --complexity 0 --json`` (both sections) succeeds and reports a
-    positive median."""
-    out = tmp_path / "bench.json"
-    proc = _run_bench(out, "--quick", "--complexity", "0")
+    """``--quick --complexity 0`` (default mode: static, video and extract) succeeds and reports
+    positive medians."""
+    proc, report = _run_bench(tmp_path / "bench.json", "--quick", "--complexity", "0")
     assert "| c | implementation | median ms" in proc.stdout
     assert "MediaPipe columns skipped" in proc.stdout
+    assert report["command"].startswith("vitruvian bench --quick")
 
-    report = json.loads(out.read_text())
     assert report["settings"]["mode"] == "all"
+    assert report["settings"]["modes"] == ["static", "video", "extract"]
+    assert report["soak"] is None and report["profile"] is None
     if VIDEO.is_file():
         assert "| c | segmentation | implementation | median ms/frame" in proc.stdout
         assert list(report["video"]["results"]) == ["0"]
+        assert "### Offline extraction" in proc.stdout
+        assert list(report["extract"]["results"]) == ["0"]
     for key in ("command", "machine", "settings", "images", "versions", "results", "notes"):
         assert key in report, key
     for key in ("cpu", "cores", "python", "numpy", "opencv", "litert"):
@@ -78,6 +89,7 @@ def test_bench_quick_writes_report(tmp_path: Path) -> None:
             "cpu_ms_per_image",
             "images",
             "images_with_pose",
+            "peak_rss_mb",
             "times_ms",
         ):
             assert key in stats, (name, key)
@@ -85,6 +97,7 @@ def test_bench_quick_writes_report(tmp_path: Path) -> None:
         assert stats["p10_ms"] <= stats["median_ms"] <= stats["p90_ms"]
         assert stats["images"] == 5
         assert 0 <= stats["images_with_pose"] <= 5
+        assert stats["peak_rss_mb"] > 0
         assert len(stats["times_ms"]) == 1 and len(stats["times_ms"][0]) == 5
 
     cold = entry["cold_start"]["ours_pose"]
@@ -92,18 +105,19 @@ def test_bench_quick_writes_report(tmp_path: Path) -> None:
         assert cold[key] > 0, key
 
 
-@pytest.mark.skipif(not VIDEO.is_file(), reason=f"test video not found: {VIDEO.resolve()}")
+@needs_video
 def test_bench_video_quick_writes_report(tmp_path: Path) -> None:
-    """``bench.py --mode video --quick --complexity 0 --json``: the video table and its JSON."""
-    out = tmp_path / "bench.json"
-    proc = _run_bench(out, "--mode", "video", "--quick", "--complexity", "0")
+    """``--mode video --quick --complexity 0``: the video table and its JSON."""
+    proc, report = _run_bench(
+        tmp_path / "bench.json", "--mode", "video", "--quick", "--complexity", "0"
+    )
     assert "| c | segmentation | implementation | median ms/frame" in proc.stdout
     assert "| c | implementation | median ms |" not in proc.stdout  # no static table
     assert "MediaPipe columns skipped" in proc.stdout
 
-    report = json.loads(out.read_text())
     assert report["settings"]["mode"] == "video"
     assert report["results"] == {}
+    assert report["extract"] is None
     video = report["video"]
     for key in ("video", "frames", "frame_size", "settings", "labels", "results", "notes"):
         assert key in video, key
@@ -130,6 +144,7 @@ def test_bench_video_quick_writes_report(tmp_path: Path) -> None:
             "frames_with_pose",
             "detector_runs_per_pass",
             "tracked_frames_per_pass",
+            "peak_rss_mb",
             "times_ms",
         ):
             assert key in stats, key
@@ -141,3 +156,96 @@ def test_bench_video_quick_writes_report(tmp_path: Path) -> None:
         assert len(stats["times_ms"]) == 1 and len(stats["times_ms"][0]) == 10
         (runs,) = stats["detector_runs_per_pass"]
         assert 1 <= runs <= 10
+
+
+@needs_video
+def test_bench_extract_quick_with_profile(tmp_path: Path) -> None:
+    """``--mode extract --quick --complexity 0 --profile``: throughput of ours' batch extractor
+    and frame loop on the clip and the looped clip, equal landmarks, and the profile table."""
+    proc, report = _run_bench(
+        tmp_path / "bench.json", "--mode", "extract", "--quick", "--complexity", "0", "--profile"
+    )
+    assert "### Offline extraction" in proc.stdout
+    assert "| c | clip | implementation | frames/s" in proc.stdout
+    assert "### Profile: ours, video mode, complexity 1" in proc.stdout
+    assert report["results"] == {} and report["video"] is None
+
+    extract = report["extract"]
+    assert set(extract["clips"]) == {"short", "loop"}
+    assert extract["clips"]["short"]["frames"] == 10
+    assert extract["clips"]["loop"]["frames"] == 24
+    assert extract["clips"]["loop"]["codec"] == "mp4v"
+    assert list(extract["results"]) == ["0"]
+    for clip, group in extract["results"]["0"].items():
+        assert set(group["throughput"]) == {"ours_batch", "ours_loop"}
+        assert group["ratio"] == {}
+        assert group["batch_vs_loop_max_abs_diff"] is not None
+        assert group["batch_vs_loop_max_abs_diff"] <= 1e-4
+        for stats in group["throughput"].values():
+            assert stats["fps"] > 0
+            assert stats["fps_min"] <= stats["fps"] <= stats["fps_max"]
+            assert stats["frames"] == extract["clips"][clip]["frames"]
+            assert stats["load_ms"] > 0
+            assert stats["peak_rss_mb"] > 0
+
+    profile = report["profile"]
+    assert profile["complexity"] == 1
+    assert len(profile["top"]) == 20
+    assert profile["ms_per_frame_unprofiled"] > 0
+    own = [row["tottime_ms_per_frame"] for row in profile["top"]]
+    assert own == sorted(own, reverse=True)
+    assert "tottime" in profile["pstats"]
+
+
+@needs_video
+def test_bench_soak_quick(tmp_path: Path) -> None:
+    """``--mode soak --quick``: 300 video-mode frames and 60 static calls at complexity 1, RSS
+    sampled, growth reported."""
+    proc, report = _run_bench(tmp_path / "soak.json", "--mode", "soak", "--quick")
+    assert "### Soak (memory over a long run)" in proc.stdout
+    assert "| c | phase | calls | ms/call" in proc.stdout
+    assert "MediaPipe columns skipped" not in proc.stdout
+    assert report["settings"]["mode"] == "soak"
+    assert report["settings"]["complexities"] == [1]
+    assert report["results"] == {} and report["extract"] is None
+
+    soak = report["soak"]
+    assert soak["settings"]["video_frames"] == 300
+    assert soak["settings"]["static_images"] == 60
+    phases = soak["results"]["1"]
+    assert set(phases) == {"video", "static"}
+    video, static = phases["video"], phases["static"]
+    assert video["calls"] == 300 and static["calls"] == 60
+    assert video["interval"] == 15 and len(video["samples"]) == 20
+    assert video["baseline_calls"] == 30
+    assert video["samples"][-1]["calls"] == 300
+    assert video["growth_mb"] == pytest.approx(video["rss_end_mb"] - video["rss_baseline_mb"])
+    assert isinstance(video["target_met"], bool)
+    assert video["with_pose"] == 300
+    assert video["detector_runs"] >= 1
+    assert video["peak_rss_mb"] >= video["rss_end_mb"] > 0
+    assert "target_met" not in static
+
+
+def test_bench_usage_error_and_help() -> None:
+    """Option errors exit with status 2; ``--help`` lists the modes."""
+    runner = CliRunner()
+    result = runner.invoke(cli, ["bench", "--repeats", "0"])
+    assert result.exit_code == 2
+    assert "--repeats must be >= 1" in result.output + (result.stderr or "")
+    result = runner.invoke(cli, ["bench", "--help"])
+    assert result.exit_code == 0
+    assert "{static,video,extract,soak,all}" in result.output
+
+
+def test_scripts_bench_wrapper_still_works() -> None:
+    """``scripts/bench.py`` forwards to the same code."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "bench.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "--mode {static,video,extract,soak,all}" in proc.stdout

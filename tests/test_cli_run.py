@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from _video_helpers import count_decodable_frames, faststart
 from click.testing import CliRunner, Result
 
 from vitruvian.cli import cli
@@ -118,43 +118,6 @@ def capture_timestamps(path: Path) -> list[float]:
     finally:
         capture.release()
     return stamps
-
-
-def count_decodable_frames(path: Path) -> int:
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    try:
-        while capture.isOpened() and capture.read()[0]:
-            count += 1
-    finally:
-        capture.release()
-    return count
-
-
-def faststart(mp4: bytes) -> bytes:
-    """The same MP4 with its ``moov`` index moved before ``mdat`` (chunk offsets shifted), as
-    ``ffmpeg -movflags faststart`` writes it, so that a truncated copy still opens."""
-    atoms: dict[bytes, bytes] = {}
-    order = []
-    offset = 0
-    while offset < len(mp4):
-        size, kind = struct.unpack(">I4s", mp4[offset : offset + 8])
-        assert size >= 8, "this helper handles 32-bit atom sizes only"
-        atoms[kind] = mp4[offset : offset + size]
-        order.append(kind)
-        offset += size
-    assert order.index(b"moov") > order.index(b"mdat"), "already faststart"
-    moov = bytearray(atoms[b"moov"])
-    position = moov.find(b"stco")
-    assert position > 0 and moov.find(b"co64") < 0
-    entries = struct.unpack(">I", moov[position + 8 : position + 12])[0]
-    for i in range(entries):
-        at = position + 12 + 4 * i
-        value = struct.unpack(">I", moov[at : at + 4])[0]
-        moov[at : at + 4] = struct.pack(">I", value + len(moov))
-    head = b"".join(atoms[k] for k in order if k not in (b"moov", b"mdat"))
-    assert all(k in (b"ftyp", b"free", b"moov", b"mdat") for k in order)
-    return head + bytes(moov) + atoms[b"mdat"]
 
 
 # --------------------------------------------------------------------------- the video run

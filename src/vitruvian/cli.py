@@ -839,6 +839,25 @@ def _eval_coco_command(
         click.echo(f"wrote {written[0]} and {len(written) - 1} charts", err=True)
 
 
+@cli.command(
+    "bench",
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def bench(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Benchmarks: latency, throughput, memory.
+
+    The options are parsed by :mod:`vitruvian.benchmark` (``vitruvian bench --help`` lists
+    them); the exit status is 0 on success and 2 on a usage error or when the benchmark cannot
+    run (missing data, a reference Python without mediapipe).
+    """
+    from vitruvian.benchmark import main as bench_main
+
+    ctx.exit(bench_main(list(args), prog="vitruvian bench"))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the ``vitruvian`` command line (console-script entry point)."""
     cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="vitruvian")

@@ -17,7 +17,10 @@
                                       ─► world landmarks rotated back, visibility copied
                                       ─► segmentation mask warped back to the image
 
-Everything here is stateless apart from the loaded models and reusable buffers; the compatible
+Everything here is stateless apart from the loaded models and reusable buffers (the crops are
+built in preallocated :class:`~vitruvian.calculators.image_to_tensor.CropWorkspace` buffers and
+converted to float straight into each model's input buffer, so a frame allocates nothing of
+the image's size but its results); the compatible
 ``solutions.pose.Pose`` shell builds on it.
 """
 
@@ -30,6 +33,7 @@ import numpy as np
 
 from vitruvian.calculators.detection_to_roi import box_to_roi, detection_to_roi
 from vitruvian.calculators.image_to_tensor import (
+    CropWorkspace,
     image_to_tensor,
     pad_roi,
     rect_transform,
@@ -137,8 +141,9 @@ class PosePipeline:
         if self.enable_segmentation:
             shapes.append((1, LANDMARK_SIZE, LANDMARK_SIZE, 1))
         self._landmarker_outputs = self._landmarker.output_indices(shapes)
-        self._detector_input = np.zeros((1, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
-        self._landmark_input = np.zeros((1, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
+        # Per-model crop buffers: the crops are written straight into the models' input buffers.
+        self._detector_crop = CropWorkspace(DETECTOR_SIZE, DETECTOR_SIZE)
+        self._landmark_crop = CropWorkspace(LANDMARK_SIZE, LANDMARK_SIZE)
         #: Model run counters (public, e.g. to check that tracking skips the detector).
         self.stats = PipelineStats()
 
@@ -179,8 +184,13 @@ class PosePipeline:
         height, width = image.shape[:2]
         roi, padding = pad_roi(roi_to_pixels(None, width, height), DETECTOR_SIZE, DETECTOR_SIZE)
         matrix = rect_transform(roi, DETECTOR_SIZE, DETECTOR_SIZE)
-        image_to_tensor(image, matrix, self._detector_input[0], (-1.0, 1.0), border_zero=True)
-        raw_boxes, raw_scores = self._detector.run(self._detector_input, self._detector_outputs)
+
+        def fill(tensor: np.ndarray) -> None:
+            image_to_tensor(
+                image, matrix, tensor[0], (-1.0, 1.0), True, workspace=self._detector_crop
+            )
+
+        raw_boxes, raw_scores = self._detector.run_filled(fill, self._detector_outputs)
         self.stats.detector_runs += 1
         decoded = tensors_to_detections(
             raw_boxes[0], raw_scores[0], self._anchors, self.min_detection_confidence
@@ -207,9 +217,14 @@ class PosePipeline:
         height, width = image.shape[:2]
         crop_roi, padding = pad_roi(roi_to_pixels(roi, width, height), LANDMARK_SIZE, LANDMARK_SIZE)
         matrix = rect_transform(crop_roi, LANDMARK_SIZE, LANDMARK_SIZE)
-        image_to_tensor(image, matrix, self._landmark_input[0], (0.0, 1.0), border_zero=False)
-        raw, flag, heatmap, raw_world, *seg = self._landmarker.run(
-            self._landmark_input, self._landmarker_outputs
+
+        def fill(tensor: np.ndarray) -> None:
+            image_to_tensor(
+                image, matrix, tensor[0], (0.0, 1.0), False, workspace=self._landmark_crop
+            )
+
+        raw, flag, heatmap, raw_world, *seg = self._landmarker.run_filled(
+            fill, self._landmarker_outputs
         )
         self.stats.landmark_runs += 1
         presence = float(flag.reshape(-1)[0])

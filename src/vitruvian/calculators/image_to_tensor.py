@@ -98,6 +98,88 @@ def rect_transform(roi: PixelRect, tensor_width: int, tensor_height: int) -> np.
 #: OpenCV's sub-pixel resolution for fixed-point warps (``INTER_TAB_SIZE``).
 INTER_TAB_SIZE = 32
 INTER_BITS = 5
+#: Largest source coordinate (in 1/32 px) a fixed-point map can hold: OpenCV saturates to it.
+_MAP_LIMIT = float(np.iinfo(np.int16).max * INTER_TAB_SIZE)
+
+
+class CropWorkspace:
+    """Reusable buffers for the crops of one tensor size: the remap maps and the uint8 crop.
+
+    Building a crop allocates nothing once the workspace exists, which matters at video rate.
+    The maps are computed exactly as :func:`warp_maps` documents (same float64 operations,
+    bit-identical results); the buffers are overwritten by the next call, so a workspace belongs
+    to one caller (one per model in :class:`~vitruvian.pipeline.PosePipeline`).
+
+    Args:
+        width: the tensor's width in pixels.
+        height: the tensor's height in pixels.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width = int(width)
+        self.height = int(height)
+        self._columns = np.arange(self.width, dtype=np.float64)
+        self._rows = np.arange(self.height, dtype=np.float64)[:, None]
+        self._column_term = np.empty((1, self.width), np.float64)
+        self._row_term = np.empty((self.height, 1), np.float64)
+        self._fx = np.empty((self.height, self.width), np.float64)
+        self._fy = np.empty((self.height, self.width), np.float64)
+        self._ix = np.empty((self.height, self.width), np.int32)
+        self._iy = np.empty((self.height, self.width), np.int32)
+        #: ``cv2.remap``'s fixed-point maps, see :func:`warp_maps`.
+        self.map1 = np.empty((self.height, self.width, 2), np.int16)
+        self.map2 = np.empty((self.height, self.width), np.uint16)
+        self._crop: np.ndarray | None = None
+
+    @property
+    def crop(self) -> np.ndarray:
+        """The ``(height, width, 3)`` uint8 crop buffer (allocated on first use)."""
+        if self._crop is None:
+            self._crop = np.empty((self.height, self.width, 3), np.uint8)
+        return self._crop
+
+    def _coordinates(self, row: np.ndarray, out: np.ndarray) -> None:
+        """One source coordinate in 1/32 px for every tensor pixel, into ``out`` (float64).
+
+        ``row`` is a row of the inverse matrix ``(a, b, c)``: the coordinate is
+        ``((b * y + c) + a * x) * 32``, OpenCV 3.4's order of operations. Scaling the two terms
+        by 32 before adding them gives the same doubles as scaling the sum (a power of two
+        commutes with rounding), with one pass fewer over the full-size array.
+        """
+        np.multiply(self._rows, row[1], out=self._row_term)
+        self._row_term += row[2]
+        self._row_term *= INTER_TAB_SIZE
+        np.multiply(self._columns, row[0], out=self._column_term[0])
+        self._column_term *= INTER_TAB_SIZE
+        np.add(self._row_term, self._column_term, out=out)
+
+    def maps(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(map1, map2)`` for warping by ``matrix`` (image px -> tensor px, 2x3), in this
+        workspace's buffers (valid until the next call)."""
+        forward = np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]])
+        inverse = np.linalg.inv(forward)
+        fx, fy = self._fx, self._fy
+        self._coordinates(inverse[0], fx)
+        self._coordinates(inverse[1], fy)
+        # Affine: the extremes are at the corners. Saturate like OpenCV only when they are needed.
+        limit = _MAP_LIMIT
+        if (
+            max(abs(fx[0, 0]), abs(fx[0, -1]), abs(fx[-1, 0]), abs(fx[-1, -1])) > limit
+            or max(abs(fy[0, 0]), abs(fy[0, -1]), abs(fy[-1, 0]), abs(fy[-1, -1])) > limit
+        ):
+            np.clip(fx, -limit, limit, out=fx)
+            np.clip(fy, -limit, limit, out=fy)
+        x, y = self._ix, self._iy
+        np.copyto(x, np.rint(fx, out=fx), casting="unsafe")  # integral values: exact
+        np.copyto(y, np.rint(fy, out=fy), casting="unsafe")
+        np.right_shift(x, INTER_BITS, out=self.map1[..., 0], casting="unsafe")
+        np.right_shift(y, INTER_BITS, out=self.map1[..., 1], casting="unsafe")
+        x &= INTER_TAB_SIZE - 1
+        y &= INTER_TAB_SIZE - 1
+        y <<= INTER_BITS
+        y |= x
+        np.copyto(self.map2, y, casting="unsafe")
+        return self.map1, self.map2
 
 
 def warp_maps(matrix: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,35 +187,11 @@ def warp_maps(matrix: np.ndarray, width: int, height: int) -> tuple[np.ndarray, 
 
     Returns ``(map1, map2)``: ``(height, width, 2)`` int16 integer source coordinates and
     ``(height, width)`` uint16 indices of the 1/32-pixel fractions, as OpenCV 3.4's
-    ``warpPerspective`` computes them for an affine matrix.
+    ``warpPerspective`` computes them for an affine matrix: the source coordinates of each
+    tensor pixel in float64, times 32, rounded half to even, then split into the integer part
+    and the fraction. Fresh arrays; :class:`CropWorkspace` reuses its own.
     """
-    forward = np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]])
-    inverse = np.linalg.inv(forward)
-    xs = np.arange(width, dtype=np.float64)
-    ys = np.arange(height, dtype=np.float64)[:, None]
-    # Source coordinates in 1/32 px, as OpenCV 3.4 computes them: (row term + column term) * 32.
-    fx = (inverse[0, 1] * ys + inverse[0, 2]) + inverse[0, 0] * xs
-    fx *= INTER_TAB_SIZE
-    fy = (inverse[1, 1] * ys + inverse[1, 2]) + inverse[1, 0] * xs
-    fy *= INTER_TAB_SIZE
-    # Affine: the extremes are at the corners. Saturate like OpenCV only when they are needed.
-    limit = np.iinfo(np.int16).max * INTER_TAB_SIZE
-    if (
-        max(abs(fx[0, 0]), abs(fx[0, -1]), abs(fx[-1, 0]), abs(fx[-1, -1])) > limit
-        or max(abs(fy[0, 0]), abs(fy[0, -1]), abs(fy[-1, 0]), abs(fy[-1, -1])) > limit
-    ):
-        np.clip(fx, -limit, limit, out=fx)
-        np.clip(fy, -limit, limit, out=fy)
-    x = np.rint(fx, out=fx).astype(np.int32)
-    y = np.rint(fy, out=fy).astype(np.int32)
-    map1 = np.empty((height, width, 2), np.int16)
-    np.right_shift(x, INTER_BITS, out=map1[..., 0], casting="unsafe")
-    np.right_shift(y, INTER_BITS, out=map1[..., 1], casting="unsafe")
-    x &= INTER_TAB_SIZE - 1
-    y &= INTER_TAB_SIZE - 1
-    y <<= INTER_BITS
-    y |= x
-    return map1, y.astype(np.uint16)
+    return CropWorkspace(width, height).maps(matrix)
 
 
 def image_to_tensor(
@@ -142,19 +200,29 @@ def image_to_tensor(
     out: np.ndarray,
     value_range: tuple[float, float],
     border_zero: bool,
+    workspace: CropWorkspace | None = None,
 ) -> None:
     """Warp ``image`` (HxWx3 uint8) with ``matrix`` into ``out`` (HxWx3 float32), in place.
 
     Pixels are mapped from [0, 255] to ``value_range``. Outside the image, ``border_zero`` pads
     with black (before the range mapping, as MediaPipe does); otherwise edge pixels repeat.
+    ``out`` may be a view of a model's input buffer: the float conversion is written straight
+    into it. ``workspace`` (for ``out``'s size) avoids allocating the maps and the crop.
     """
     height, width = out.shape[:2]
-    map1, map2 = warp_maps(matrix, width, height)
+    if workspace is None:
+        workspace = CropWorkspace(width, height)
+    elif (workspace.height, workspace.width) != (height, width):
+        raise ValueError(
+            f"workspace is for {workspace.width}x{workspace.height}, out is {width}x{height}"
+        )
+    map1, map2 = workspace.maps(matrix)
     crop = cv2.remap(
         image,
         map1,
         map2,
         cv2.INTER_LINEAR,
+        dst=workspace.crop,
         borderMode=cv2.BORDER_CONSTANT if border_zero else cv2.BORDER_REPLICATE,
         borderValue=(0, 0, 0),
     )

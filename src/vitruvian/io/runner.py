@@ -14,6 +14,13 @@ each frame's real time (``Frame.timestamp_s``, seconds) is passed to ``process()
 smoothing filters follow the video's clock; images in video mode advance by MediaPipe's
 default 1/30 s.
 
+Decoding: the frames of a video FILE are decoded in a background thread, a few frames ahead
+of inference (:func:`vitruvian.extract.prefetch`), so that decoding can overlap ``process()``
+(what that gains depends on spare cores, see :mod:`vitruvian.extract`); the frames still come
+in order, and a decoding failure is reported after the frames before it, as in a plain loop.
+Images and cameras are read in the loop's own thread (a camera must not be read ahead: its
+frames would be stale by the time they are processed).
+
 Errors: a source that cannot be read (:class:`~vitruvian.io.sources.SourceReadError`: corrupt
 image, video that cannot be opened or stops decoding mid-way, camera that fails) is reported
 through ``on_error`` and skipped, after its decoded frames have been processed and written;
@@ -23,7 +30,7 @@ the loop goes on with the next source and the failure is counted in the summary.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +147,7 @@ def run_pose(
         ``stopped="interrupt"`` instead of propagating, so the caller can still close (and so
         flush) its writers.
     """
+    from vitruvian.extract import prefetch
     from vitruvian.solutions.pose import Pose
 
     summary = RunSummary()
@@ -193,11 +201,15 @@ def run_pose(
             on_frame(frame)
         return keep_going
 
+    def frames_of(source: Source) -> Generator[Frame, None, None]:
+        frames = source.frames(options.max_frames)
+        return prefetch(frames) if source.kind == "video" else frames
+
     try:
         for source in sources:
             pose, static = pose_for(source)
             try:
-                with closing(source.frames(options.max_frames)) as frames:
+                with closing(frames_of(source)) as frames:
                     for frame in frames:
                         if not handle(source, frame, pose, static):
                             summary.stopped = "window"

@@ -1,0 +1,366 @@
+"""Batch pose extraction from video files, with decoding overlapped with inference.
+
+:func:`extract_video` (or :class:`PoseExtractor`, to reuse the loaded models across videos) runs
+video-mode BlazePose (:class:`~vitruvian.tracking.PoseTracker`: tracking and smoothing) over
+every frame of a video file and yields one ``(FrameInfo, PoseResult | None)`` pair per frame,
+in order::
+
+    from vitruvian.extract import extract_video
+
+    rows = []
+    for info, pose in extract_video("squats.mp4", model_complexity=1):
+        if pose is not None:
+            rows.append((info.index, info.timestamp_s, pose.landmarks))
+
+Design. With tracking, the region the landmark model looks at in frame ``t + 1`` comes from the
+landmarks of frame ``t``, so neither the crop nor the inference of the next frame can start
+before the current one is done: the per-frame work is one sequential chain. What does not
+depend on it is *decoding*: ``cv2.VideoCapture.read`` and the BGR to RGB conversion (about 2 ms
+per 720p H.264 frame, against 8 ms for the rest of a full-model frame on two cores). So one
+background thread decodes (:func:`prefetch`) into a bounded queue (:data:`DEFAULT_QUEUE_SIZE`
+frames, so memory stays bounded however long the video), and the caller's thread takes the
+frames in order and runs the models. OpenCV and LiteRT release the GIL while they work, so the
+two threads run in parallel; the models' own XNNPACK threads are unchanged.
+
+What it buys depends on spare cores. Measured on two cores (``vitruvian bench --mode
+extract``), where the models' two XNNPACK threads already keep both cores busy during
+inference, it is about even with the plain loop (within +-5 %, the sign varying from run to
+run): decoding then competes with inference for the same cores, and the crop (``cv2.remap``) of
+a frame converted on the other core reads colder memory (0.75-0.85 ms instead of 0.40-0.45 ms
+per frame). With a core to spare (one inference thread on two cores) it gains 2-6 %. Larger
+queues do not help: decoding is faster than inference, so the queue is always full.
+
+The results are those of the frame loop that ``vitruvian run`` uses: the same frames (decoded by
+:class:`vitruvian.io.sources.Source`, orientation metadata applied), the same timestamps (the
+container's presentation times, made strictly increasing, see :mod:`vitruvian.io.sources`)
+given to the tracker in microseconds exactly as ``Pose.process(rgb, timestamp=seconds)`` does.
+
+Errors: a file that cannot be opened, or whose decoding stops before the frame count its
+container announces, raises :class:`~vitruvian.io.sources.SourceReadError` (naming the frame
+index) in the consumer, after every frame decoded before the failure has been yielded. The
+decoding thread is always stopped and joined: when the video ends, when it fails, and when the
+consumer stops early (``break`` out of the loop, an exception, or ``close()`` on the generator;
+a generator that is merely dropped is closed when it is garbage-collected).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar, cast
+
+import cv2
+
+from vitruvian.io.sources import IMAGE_EXTENSIONS, Source, SourceReadError, open_capture
+from vitruvian.tracking import PoseTracker
+from vitruvian.types import PoseResult
+
+__all__ = [
+    "DEFAULT_QUEUE_SIZE",
+    "FrameInfo",
+    "PoseExtractor",
+    "extract_video",
+    "prefetch",
+    "video_source",
+]
+
+#: Decoded frames the background thread may hold ahead of the consumer (about 2.8 MB each at
+#: 720p). Decoding is several times faster than inference, so the queue stays full and a few
+#: frames are enough to absorb the jitter of either side (8 measured no faster than 4).
+DEFAULT_QUEUE_SIZE = 4
+
+#: How long the decoding thread waits on a full queue before checking whether to stop, seconds.
+_PUT_POLL_S = 0.05
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """Where a result comes from (the pixels themselves are not kept).
+
+    Attributes:
+        source: the video's path, as given.
+        index: 0-based index of the frame in the video.
+        timestamp_s: the frame's presentation time in seconds (strictly increasing; see
+            :mod:`vitruvian.io.sources`).
+        width: the frame's width in pixels (upright, orientation metadata applied).
+        height: the frame's height in pixels.
+    """
+
+    source: str
+    index: int
+    timestamp_s: float
+    width: int
+    height: int
+
+
+class _Failure:
+    """An exception raised by the producer, carried through the queue to the consumer."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+
+
+def prefetch(
+    items: Iterable[T], maxsize: int = DEFAULT_QUEUE_SIZE, *, name: str = "vitruvian-decode"
+) -> Iterator[T]:
+    """Iterate over ``items`` in a background thread, up to ``maxsize`` items ahead.
+
+    The items come out in their original order. ``items`` is iterated (and, when it is a
+    generator, closed) only by the background thread, so a generator such as
+    :meth:`vitruvian.io.sources.Source.frames` does all its work, opening the file included,
+    there.
+
+    Args:
+        items: what to iterate over, e.g. ``source.frames()``.
+        maxsize: the queue's bound (>= 1): at most this many items wait for the consumer.
+        name: the thread's name (shown by debuggers and ``threading.enumerate()``).
+
+    Yields:
+        The items of ``items``, in order.
+
+    Raises:
+        BaseException: whatever iterating over ``items`` raised, re-raised here after every
+            item produced before it has been yielded (with its original traceback).
+
+    The thread is stopped and joined when this generator finishes, raises or is closed early
+    (use ``contextlib.closing`` or ``break`` out of a ``for`` loop; a dropped generator is
+    closed by the garbage collector). Stopping waits for the item being produced, e.g. one
+    frame's decoding.
+    """
+    if maxsize < 1:
+        raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+    buffer: queue.Queue[object] = queue.Queue(maxsize)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        """Queue ``item``; ``False`` when the consumer has stopped meanwhile."""
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=_PUT_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, who re-raises it
+            put(_Failure(exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield cast(T, item)
+    finally:
+        stop.set()
+        while thread.is_alive():
+            # Make room for a producer blocked on a full queue, then wait for it to notice.
+            try:
+                while True:
+                    buffer.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(_PUT_POLL_S)
+
+
+def video_source(path: str | os.PathLike[str]) -> Source:
+    """A :class:`~vitruvian.io.sources.Source` for one video file, with the frame count and
+    frame rate its container announces (so that a truncated file is reported as such).
+
+    Raises:
+        SourceReadError: ``path`` is not a file, or is an image.
+    """
+    name = os.fspath(path)
+    file = Path(name)
+    if not file.is_file():
+        raise SourceReadError(name, "no such file")
+    if file.suffix.lower() in IMAGE_EXTENSIONS:
+        raise SourceReadError(
+            name, "this is an image, not a video (use Pose(static_image_mode=True))"
+        )
+    capture = open_capture(name)
+    try:
+        opened = capture.isOpened()
+        count = capture.get(cv2.CAP_PROP_FRAME_COUNT) if opened else math.nan
+        fps = capture.get(cv2.CAP_PROP_FPS) if opened else math.nan
+    finally:
+        capture.release()
+    # A file that cannot be opened is reported by Source.frames() (in the decoding thread).
+    return Source(
+        "video",
+        name,
+        0,
+        path=file,
+        frame_count=int(count) if math.isfinite(count) and count > 0 else None,
+        fps=float(fps) if math.isfinite(fps) and fps > 0 else None,
+    )
+
+
+class PoseExtractor:
+    """Video-mode pose extraction over whole video files, models loaded once.
+
+    Args:
+        model_complexity: 0 (lite), 1 (full) or 2 (heavy) landmark model.
+        enable_segmentation: also predict the person mask (``PoseResult.segmentation_mask``,
+            one full-size float32 array per frame: mind the memory when keeping them).
+        smooth_landmarks: filter landmarks across frames.
+        smooth_segmentation: blend each mask with the previous one.
+        min_detection_confidence: minimum person-detector score, in [0, 1].
+        min_tracking_confidence: minimum pose-presence score to keep tracking, in [0, 1].
+        num_threads: CPU threads for the models (``None``: up to 4).
+        queue_size: decoded frames held ahead of inference (>= 1).
+
+    The options mean what they mean for :class:`vitruvian.solutions.pose.Pose` in video mode.
+    Each :meth:`extract` call is a new stream (tracking and filters start afresh). Not
+    thread-safe: one extraction at a time per extractor.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_complexity: int = 1,
+        enable_segmentation: bool = False,
+        smooth_landmarks: bool = True,
+        smooth_segmentation: bool = True,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        num_threads: int | None = None,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
+        if queue_size < 1:
+            raise ValueError(f"queue_size must be >= 1, got {queue_size}")
+        self.queue_size = int(queue_size)
+        self.tracker = PoseTracker(
+            model_complexity=model_complexity,
+            enable_segmentation=enable_segmentation,
+            smooth_landmarks=smooth_landmarks,
+            smooth_segmentation=smooth_segmentation,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+            num_threads=num_threads,
+        )
+
+    def extract(
+        self, path: str | os.PathLike[str], *, max_frames: int | None = None
+    ) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
+        """Run the pose tracker over a video file's frames, decoding them in the background.
+
+        Args:
+            path: the video file.
+            max_frames: stop after this many frames (``None``: all).
+
+        Yields:
+            ``(FrameInfo, PoseResult | None)`` per frame, in order; ``None`` when no person was
+            found in the frame.
+
+        Raises:
+            SourceReadError: the file does not exist, is an image, cannot be opened, or stops
+                decoding before its announced frame count (after the frames before are
+                yielded); ``error.frame`` is the index of the frame that could not be read.
+        """
+        return self._extract(video_source(path), max_frames)
+
+    def _extract(
+        self, source: Source, max_frames: int | None
+    ) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
+        tracker = self.tracker
+        tracker.reset()
+        frames = prefetch(source.frames(max_frames), self.queue_size)
+        try:
+            for frame in frames:
+                assert frame.timestamp_s is not None  # always set for video files
+                height, width = frame.rgb.shape[:2]
+                info = FrameInfo(frame.source, frame.index, frame.timestamp_s, width, height)
+                # The microseconds of Pose.process(rgb, timestamp=seconds), for equal results.
+                pose = tracker.process(frame.rgb, round(float(frame.timestamp_s) * 1e6))
+                del frame  # do not hold the pixels while the consumer works
+                yield info, pose
+        finally:
+            frames.close()
+
+    def close(self) -> None:
+        """Release the models."""
+        self.tracker.close()
+
+    def __enter__(self) -> PoseExtractor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def extract_video(
+    path: str | os.PathLike[str],
+    *,
+    model_complexity: int = 1,
+    enable_segmentation: bool = False,
+    smooth_landmarks: bool = True,
+    smooth_segmentation: bool = True,
+    min_detection_confidence: float = 0.5,
+    min_tracking_confidence: float = 0.5,
+    num_threads: int | None = None,
+    max_frames: int | None = None,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
+) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
+    """Video-mode pose of every frame of a video file (see the module docstring).
+
+    A one-shot :class:`PoseExtractor`: the models load when iteration starts and are released
+    when it ends (or the generator is closed). Arguments as for :class:`PoseExtractor` and
+    :meth:`PoseExtractor.extract`.
+
+    Yields:
+        ``(FrameInfo, PoseResult | None)`` per frame, in order.
+
+    Raises:
+        SourceReadError: see :meth:`PoseExtractor.extract` (a missing file or an image is
+            reported before the models are loaded).
+    """
+    source = video_source(path)
+    with PoseExtractor(
+        model_complexity=model_complexity,
+        enable_segmentation=enable_segmentation,
+        smooth_landmarks=smooth_landmarks,
+        smooth_segmentation=smooth_segmentation,
+        min_detection_confidence=min_detection_confidence,
+        min_tracking_confidence=min_tracking_confidence,
+        num_threads=num_threads,
+        queue_size=queue_size,
+    ) as extractor:
+        results = extractor._extract(source, max_frames)
+        try:
+            yield from results
+        finally:
+            results.close()
