@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from vitruvian.calculators.detection_to_roi import box_to_roi, detection_to_roi
+from vitruvian.calculators.detection_to_roi import box_to_roi, check_roi, detection_to_roi
 from vitruvian.calculators.image_to_tensor import (
     CropWorkspace,
     image_to_tensor,
@@ -82,16 +82,20 @@ RoiLike = NormalizedRect | Sequence[float] | np.ndarray
 
 
 def resolve_roi(roi: RoiLike, image_width: int, image_height: int) -> NormalizedRect:
-    """A ``roi=`` argument as a :class:`NormalizedRect` (a box becomes :func:`box_to_roi`)."""
+    """A ``roi=`` argument as a :class:`NormalizedRect` (a box becomes :func:`box_to_roi`).
+
+    Raises:
+        ValueError: a box or rect that is degenerate, not finite or absurdly large.
+    """
     if isinstance(roi, NormalizedRect):
-        return roi
+        return check_roi(roi, image_width, image_height)
     values = np.asarray(roi, dtype=np.float64).reshape(-1)
     if values.shape != (4,):
         raise ValueError(
             "roi must be a NormalizedRect or a box [x_min, y_min, x_max, y_max] in pixels, "
             f"got {roi!r}"
         )
-    return box_to_roi(values, image_width, image_height)
+    return check_roi(box_to_roi(values, image_width, image_height), image_width, image_height)
 
 
 class PosePipeline:

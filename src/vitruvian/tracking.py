@@ -42,7 +42,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from vitruvian.calculators.detection_to_roi import (
-    check_roi,
     landmarks_to_roi,
     object_scale,
     roi_problem,
@@ -164,7 +163,7 @@ class PoseTracker:
         image = as_rgb_image(image)
         height, width = image.shape[:2]
         if roi is not None:
-            roi = check_roi(resolve_roi(roi, width, height), width, height)
+            roi = resolve_roi(roi, width, height)
         now = self._advance_clock(timestamp_us)
         self._frames += 1
         if self._size != (width, height):

@@ -382,9 +382,8 @@ def _checked_roi(image: np.ndarray, roi: RoiLike) -> tuple[np.ndarray, Normalize
         TypeError, ValueError: as :func:`vitruvian.image_input.as_rgb_image` for the image;
             an unusable ROI (see :func:`~vitruvian.calculators.detection_to_roi.check_roi`).
     """
-    from vitruvian.calculators.detection_to_roi import check_roi
     from vitruvian.pipeline import resolve_roi
 
     rgb = as_rgb_image(image)
     height, width = rgb.shape[:2]
-    return rgb, check_roi(resolve_roi(roi, width, height), width, height)
+    return rgb, resolve_roi(roi, width, height)
