@@ -533,3 +533,16 @@ def test_python_m_help() -> None:
         "--quiet",
     ):
         assert flag in completed.stdout
+
+
+def test_image_the_pipeline_rejects_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.png"
+    assert cv2.imwrite(str(wide), np.zeros((2, 40000, 3), np.uint8))
+    good = sorted(MMPOSE.glob("*.jpg"))[0]
+    out = tmp_path / "rows.jsonl"
+    result = invoke("run", wide, good, "--out", out, "--model-complexity", "0")
+    assert result.exit_code == 1
+    assert f"Error: {wide}: frame 0: image is 40000 x 2 pixels" in result.stderr
+    assert "Traceback" not in result.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(row["source"]).name for row in rows] == [good.name]

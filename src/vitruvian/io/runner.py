@@ -181,7 +181,10 @@ def run_pose(
         """Process and write one frame; ``False`` when the user asked to stop."""
         timestamp = None if static else frame.timestamp_s
         started = time.perf_counter()
-        results = pose.process(frame.rgb, timestamp)
+        try:
+            results = pose.process(frame.rgb, timestamp)
+        except (TypeError, ValueError) as exc:  # e.g. an image too large for OpenCV's warps
+            raise SourceReadError(frame.source, f"frame {frame.index}: {exc}", frame.index) from exc
         summary.process_seconds += time.perf_counter() - started
         summary.frames += 1
         summary.frames_with_pose += results.pose is not None
