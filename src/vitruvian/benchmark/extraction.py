@@ -31,11 +31,11 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -50,6 +50,9 @@ from vitruvian.benchmark.common import (
     peak_rss_mb,
     reset_peak_rss,
 )
+
+if TYPE_CHECKING:
+    from vitruvian.types import PoseResult
 
 OURS_BATCH = "ours_batch"
 OURS_LOOP = "ours_loop"
@@ -147,23 +150,26 @@ def _probe(path: Path) -> dict[str, Any]:
 # -- implementations ----------------------------------------------------------------------------
 
 
-def ours_batch_pass(path: Path, complexity: int, max_frames: int | None) -> ExtractPass:
-    """One pass of :class:`vitruvian.extract.PoseExtractor` over ``path``."""
-    from vitruvian.extract import PoseExtractor
-
+def _timed_pass(
+    load: Callable[[], Any],
+    poses: Callable[[Any], Iterator[PoseResult | None]],
+    close: Callable[[Any], None],
+) -> ExtractPass:
+    """Time one extraction pass: ``load()`` the implementation (load time), then iterate
+    ``poses(impl)`` to the end keeping each frame's landmarks (run and CPU time)."""
     reset_peak_rss()
     start = time.perf_counter()
-    extractor = PoseExtractor(model_complexity=complexity)
+    impl = load()
     loaded = time.perf_counter()
     cpu_start = time.process_time()
     rows: list[np.ndarray | None] = []
     try:
-        for _info, pose in extractor.extract(path, max_frames=max_frames):
+        for pose in poses(impl):
             rows.append(None if pose is None else pose.landmarks)
         done = time.perf_counter()
         cpu_s = time.process_time() - cpu_start
     finally:
-        extractor.close()
+        close(impl)
     return ExtractPass(
         frames=len(rows),
         frames_with_pose=sum(row is not None for row in rows),
@@ -172,6 +178,19 @@ def ours_batch_pass(path: Path, complexity: int, max_frames: int | None) -> Extr
         cpu_s=cpu_s,
         peak_rss_mb=peak_rss_mb(),
         rows=rows,
+    )
+
+
+def ours_batch_pass(path: Path, complexity: int, max_frames: int | None) -> ExtractPass:
+    """One pass of :class:`vitruvian.extract.PoseExtractor` over ``path``."""
+    from vitruvian.extract import PoseExtractor
+
+    def poses(extractor: PoseExtractor) -> Iterator[PoseResult | None]:
+        for _info, pose in extractor.extract(path, max_frames=max_frames):
+            yield pose
+
+    return _timed_pass(
+        lambda: PoseExtractor(model_complexity=complexity), poses, PoseExtractor.close
     )
 
 
@@ -180,30 +199,12 @@ def ours_loop_pass(path: Path, complexity: int, max_frames: int | None) -> Extra
     from vitruvian.extract import video_source
     from vitruvian.solutions.pose import Pose
 
-    reset_peak_rss()
-    start = time.perf_counter()
-    pose = Pose(model_complexity=complexity)
-    loaded = time.perf_counter()
-    cpu_start = time.process_time()
-    rows: list[np.ndarray | None] = []
-    try:
+    def poses(pose: Pose) -> Iterator[PoseResult | None]:
         with closing(video_source(path).frames(max_frames)) as frames:
             for frame in frames:
-                result = pose.process(frame.rgb, frame.timestamp_s).pose
-                rows.append(None if result is None else result.landmarks)
-        done = time.perf_counter()
-        cpu_s = time.process_time() - cpu_start
-    finally:
-        pose.close()
-    return ExtractPass(
-        frames=len(rows),
-        frames_with_pose=sum(row is not None for row in rows),
-        load_s=loaded - start,
-        run_s=done - loaded,
-        cpu_s=cpu_s,
-        peak_rss_mb=peak_rss_mb(),
-        rows=rows,
-    )
+                yield pose.process(frame.rgb, frame.timestamp_s).pose
+
+    return _timed_pass(lambda: Pose(model_complexity=complexity), poses, Pose.close)
 
 
 def mediapipe_pass(

@@ -218,7 +218,33 @@ class ParquetRowWriter:
             writer.close()
 
 
-class CsvRowWriter:
+class _TextRowWriter:
+    """A landmark table in a text file, written line by line as rows come."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = _open_text(self.path)
+
+    def _write_row(self, file: IO[str], row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Append one row."""
+        if self._file is None:
+            raise OutputError(f"{self.path} is already closed")
+        try:
+            self._write_row(self._file, row)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        if self._file is not None:
+            file, self._file = self._file, None
+            file.close()
+
+
+class CsvRowWriter(_TextRowWriter):
     """CSV landmark table: a header line with :data:`~vitruvian.io.records.COLUMNS`, then one
     line per row; ``None`` becomes an empty field, booleans ``True``/``False``, floats the
     shortest text that reads back to the same value.
@@ -228,25 +254,13 @@ class CsvRowWriter:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._file: IO[str] | None = _open_text(self.path)
+        super().__init__(path)
+        assert self._file is not None
         self._writer = csv.writer(self._file)
         self._writer.writerow(COLUMNS)
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Append one row."""
-        if self._file is None:
-            raise OutputError(f"{self.path} is already closed")
-        try:
-            self._writer.writerow([row[name] for name in COLUMNS])
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
-
-    def close(self) -> None:
-        """Flush and close the file."""
-        if self._file is not None:
-            file, self._file = self._file, None
-            file.close()
+    def _write_row(self, file: IO[str], row: dict[str, Any]) -> None:
+        self._writer.writerow([row[name] for name in COLUMNS])
 
 
 def _json_value(value: Any) -> Any:
@@ -255,7 +269,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-class JsonlRowWriter:
+class JsonlRowWriter(_TextRowWriter):
     """JSON Lines landmark table: one JSON object per row, keys in column order, ``null`` for
     missing values (and for non-finite floats, which JSON cannot hold).
 
@@ -263,25 +277,9 @@ class JsonlRowWriter:
         path: the ``.jsonl`` file (overwritten; parent folders are created).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._file: IO[str] | None = _open_text(self.path)
-
-    def write(self, row: dict[str, Any]) -> None:
-        """Append one row."""
-        if self._file is None:
-            raise OutputError(f"{self.path} is already closed")
+    def _write_row(self, file: IO[str], row: dict[str, Any]) -> None:
         record = {name: _json_value(row[name]) for name in COLUMNS}
-        try:
-            self._file.write(json.dumps(record, allow_nan=False) + "\n")
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
-
-    def close(self) -> None:
-        """Flush and close the file."""
-        if self._file is not None:
-            file, self._file = self._file, None
-            file.close()
+        file.write(json.dumps(record, allow_nan=False) + "\n")
 
 
 def open_row_writer(path: Path) -> RowWriter:
