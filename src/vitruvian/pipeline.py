@@ -55,8 +55,8 @@ from vitruvian.calculators.tensors_to_landmarks import (
     tensors_to_world_landmarks,
 )
 from vitruvian.image_input import as_rgb_image
-from vitruvian.models import model_name_for_complexity, model_path
-from vitruvian.models.runtime import TFLiteModel
+from vitruvian.models import model_name_for_complexity
+from vitruvian.models.backends import load_model, resolve_backend
 from vitruvian.options import check_confidence, check_model_complexity
 from vitruvian.types import NUM_LANDMARKS, Detection, NormalizedRect, PoseResult
 
@@ -108,6 +108,13 @@ class PosePipeline:
         min_tracking_confidence: minimum pose-presence score of the landmark model, in [0, 1];
             below it the pose is reported absent (MediaPipe applies it in static mode too).
         num_threads: CPU threads for the models (``None``: up to 4, the machine's cores).
+        backend: ``"auto"``, ``"litert"``, ``"onnxruntime"``, ``"onnxruntime-cpu"``,
+            ``"onnxruntime-cuda"`` or ``"onnxruntime-tensorrt"`` (see
+            :mod:`vitruvian.models.backends`); ``None`` reads ``$VITRUVIAN_BACKEND``, else
+            ``"auto"`` (LiteRT unless ONNX Runtime has a working GPU).
+
+    Attributes:
+        backend: the concrete backend in use (e.g. ``"litert"``, ``"onnxruntime-cuda"``).
 
     Not thread-safe: use one instance per thread.
     """
@@ -119,6 +126,7 @@ class PosePipeline:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         num_threads: int | None = None,
+        backend: str | None = None,
     ) -> None:
         self.model_complexity = check_model_complexity(model_complexity)
         landmark_model = model_name_for_complexity(self.model_complexity)
@@ -130,11 +138,12 @@ class PosePipeline:
             "min_tracking_confidence", min_tracking_confidence
         )
         self._anchors = generate_anchors(POSE_DETECTOR_ANCHORS)
-        self._detector = TFLiteModel(model_path("pose_detection"), num_threads)
+        self.backend = resolve_backend(backend)
+        self._detector = load_model("pose_detection", self.backend, num_threads)
         self._detector_outputs = self._detector.output_indices(
             [(1, len(self._anchors), 12), (1, len(self._anchors), 1)]
         )
-        self._landmarker = TFLiteModel(model_path(landmark_model), num_threads)
+        self._landmarker = load_model(landmark_model, self.backend, num_threads)
         # Outputs: landmarks, pose flag, heatmap, world landmarks (+ the mask when enabled).
         shapes = [
             (1, NUM_MODEL_LANDMARKS * 5),
@@ -148,6 +157,9 @@ class PosePipeline:
         # Per-model crop buffers: the crops are written straight into the models' input buffers.
         self._detector_crop = CropWorkspace(DETECTOR_SIZE, DETECTOR_SIZE)
         self._landmark_crop = CropWorkspace(LANDMARK_SIZE, LANDMARK_SIZE)
+        # Batch inputs for process_batch, grown on demand and reused.
+        self._detector_batch = np.empty((0, DETECTOR_SIZE, DETECTOR_SIZE, 3), np.float32)
+        self._landmark_batch = np.empty((0, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
         #: Model run counters (public, e.g. to check that tracking skips the detector).
         self.stats = PipelineStats()
 
@@ -185,19 +197,27 @@ class PosePipeline:
         Returns detections in normalised image coordinates, most confident first.
         """
         image = as_rgb_image(image)
+        matrix, padding = self._detector_transform(image)
+        raw_boxes, raw_scores = self._detector.run_filled(
+            lambda tensor: self._detector_input(image, matrix, tensor[0]), self._detector_outputs
+        )
+        self.stats.detector_runs += 1
+        return self._decode_detections(raw_boxes[0], raw_scores[0], padding)
+
+    def _detector_transform(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The letterbox crop's matrix and padding for the detector's 224x224 input."""
         height, width = image.shape[:2]
         roi, padding = pad_roi(roi_to_pixels(None, width, height), DETECTOR_SIZE, DETECTOR_SIZE)
-        matrix = rect_transform(roi, DETECTOR_SIZE, DETECTOR_SIZE)
+        return rect_transform(roi, DETECTOR_SIZE, DETECTOR_SIZE), padding
 
-        def fill(tensor: np.ndarray) -> None:
-            image_to_tensor(
-                image, matrix, tensor[0], (-1.0, 1.0), True, workspace=self._detector_crop
-            )
+    def _detector_input(self, image: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> None:
+        image_to_tensor(image, matrix, out, (-1.0, 1.0), True, workspace=self._detector_crop)
 
-        raw_boxes, raw_scores = self._detector.run_filled(fill, self._detector_outputs)
-        self.stats.detector_runs += 1
+    def _decode_detections(
+        self, raw_boxes: np.ndarray, raw_scores: np.ndarray, padding: np.ndarray
+    ) -> list[Detection]:
         decoded = tensors_to_detections(
-            raw_boxes[0], raw_scores[0], self._anchors, self.min_detection_confidence
+            raw_boxes, raw_scores, self._anchors, self.min_detection_confidence
         )
         merged = weighted_non_max_suppression(decoded, NMS_IOU_THRESHOLD)
         merged = remove_detection_letterbox(merged, padding)
@@ -218,25 +238,41 @@ class PosePipeline:
             presence score is below ``min_tracking_confidence``.
         """
         image = as_rgb_image(image)
-        height, width = image.shape[:2]
-        crop_roi, padding = pad_roi(roi_to_pixels(roi, width, height), LANDMARK_SIZE, LANDMARK_SIZE)
-        matrix = rect_transform(crop_roi, LANDMARK_SIZE, LANDMARK_SIZE)
-
-        def fill(tensor: np.ndarray) -> None:
-            image_to_tensor(
-                image, matrix, tensor[0], (0.0, 1.0), False, workspace=self._landmark_crop
-            )
-
-        raw, flag, heatmap, raw_world, *seg = self._landmarker.run_filled(
-            fill, self._landmarker_outputs
+        matrix, padding = self._landmark_transform(image, roi)
+        outputs = self._landmarker.run_filled(
+            lambda tensor: self._landmark_input(image, matrix, tensor[0]), self._landmarker_outputs
         )
         self.stats.landmark_runs += 1
+        return self._decode_landmarks([o[0] for o in outputs], image, roi, matrix, padding)
+
+    def _landmark_transform(
+        self, image: np.ndarray, roi: NormalizedRect
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rotated crop's matrix and letterbox padding for the landmark model's input."""
+        height, width = image.shape[:2]
+        crop_roi, padding = pad_roi(roi_to_pixels(roi, width, height), LANDMARK_SIZE, LANDMARK_SIZE)
+        return rect_transform(crop_roi, LANDMARK_SIZE, LANDMARK_SIZE), padding
+
+    def _landmark_input(self, image: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> None:
+        image_to_tensor(image, matrix, out, (0.0, 1.0), False, workspace=self._landmark_crop)
+
+    def _decode_landmarks(
+        self,
+        outputs: list[np.ndarray],
+        image: np.ndarray,
+        roi: NormalizedRect,
+        matrix: np.ndarray,
+        padding: np.ndarray,
+    ) -> PoseResult | None:
+        """One crop's landmark-model outputs (batch dimension removed) as a pose in the image."""
+        raw, flag, heatmap, raw_world, *seg = outputs
         presence = float(flag.reshape(-1)[0])
         if presence < self.min_tracking_confidence:
             return None
+        height, width = image.shape[:2]
 
         landmarks = tensors_to_landmarks(raw, NUM_MODEL_LANDMARKS, LANDMARK_SIZE, LANDMARK_SIZE)
-        landmarks = refine_from_heatmap(landmarks, heatmap[0])
+        landmarks = refine_from_heatmap(landmarks, heatmap)
         landmarks = project_landmarks(remove_landmark_letterbox(landmarks, padding), roi)
 
         world = tensors_to_world_landmarks(raw_world, NUM_MODEL_LANDMARKS)[:NUM_LANDMARKS]
@@ -247,7 +283,7 @@ class PosePipeline:
 
         mask = None
         if seg:
-            mask = mask_to_image(tensor_to_mask(seg[0]), matrix, width, height)
+            mask = mask_to_image(tensor_to_mask(seg[0][None]), matrix, width, height)
 
         return PoseResult(
             landmarks=np.ascontiguousarray(landmarks[:NUM_LANDMARKS]),
@@ -257,6 +293,86 @@ class PosePipeline:
             presence_score=presence,
             auxiliary_landmarks=np.ascontiguousarray(landmarks[AUXILIARY_LANDMARKS]),
         )
+
+    # -- batches ---------------------------------------------------------------------------------
+
+    def process_batch(
+        self, images: Sequence[np.ndarray], rois: Sequence[RoiLike | None] | None = None
+    ) -> list[PoseResult | None]:
+        """:meth:`process` on several images, with one model call per stage for the batch.
+
+        The detector runs once on the images that have no ``roi``, then the landmark model once
+        on all the crops. On ONNX Runtime that is a real batch (``N`` crops in one call: faster
+        on GPUs); LiteRT's graphs have a fixed batch of 1 and run the items one after another.
+        Results are those of ``[process(image, roi) for ...]``.
+
+        Args:
+            images: RGB images (any sizes; see :meth:`process`).
+            rois: ``None``, or one ``roi=`` per image (``None`` entries are detected).
+
+        Returns:
+            One result (or ``None``) per image, in order.
+        """
+        images = [as_rgb_image(image) for image in images]
+        if rois is None:
+            rois = [None] * len(images)
+        if len(rois) != len(images):
+            raise ValueError(f"got {len(images)} images but {len(rois)} rois")
+        resolved: list[NormalizedRect | None] = [
+            None if roi is None else resolve_roi(roi, image.shape[1], image.shape[0])
+            for image, roi in zip(images, rois, strict=True)
+        ]
+        detections: list[Detection | None] = [None] * len(images)
+
+        to_detect = [i for i, roi in enumerate(resolved) if roi is None]
+        if to_detect:
+            batch = self._batch_buffer("_detector_batch", len(to_detect))
+            paddings = []
+            for row, i in enumerate(to_detect):
+                matrix, padding = self._detector_transform(images[i])
+                self._detector_input(images[i], matrix, batch[row])
+                paddings.append(padding)
+            raw_boxes, raw_scores = self._detector.run_batch(batch, self._detector_outputs)
+            self.stats.detector_runs += len(to_detect)
+            for row, i in enumerate(to_detect):
+                found = self._decode_detections(raw_boxes[row], raw_scores[row], paddings[row])
+                if found:
+                    detections[i] = found[0]
+                    height, width = images[i].shape[:2]
+                    resolved[i] = detection_to_roi(found[0].keypoints, width, height)
+
+        results: list[PoseResult | None] = [None] * len(images)
+        to_track = [i for i, roi in enumerate(resolved) if roi is not None]
+        if not to_track:
+            return results
+        batch = self._batch_buffer("_landmark_batch", len(to_track))
+        transforms = []
+        for row, i in enumerate(to_track):
+            roi = resolved[i]
+            assert roi is not None
+            transforms.append(self._landmark_transform(images[i], roi))
+            self._landmark_input(images[i], transforms[-1][0], batch[row])
+        outputs = self._landmarker.run_batch(batch, self._landmarker_outputs)
+        self.stats.landmark_runs += len(to_track)
+        for row, i in enumerate(to_track):
+            roi = resolved[i]
+            assert roi is not None
+            matrix, padding = transforms[row]
+            result = self._decode_landmarks(
+                [o[row] for o in outputs], images[i], roi, matrix, padding
+            )
+            if result is not None and detections[i] is not None:
+                result = replace(result, detection=detections[i])
+            results[i] = result
+        return results
+
+    def _batch_buffer(self, attribute: str, size: int) -> np.ndarray:
+        """The first ``size`` rows of a reused input batch, grown (doubled) when too small."""
+        buffer = getattr(self, attribute)
+        if len(buffer) < size:
+            buffer = np.empty((max(size, 2 * len(buffer)), *buffer.shape[1:]), np.float32)
+            setattr(self, attribute, buffer)
+        return buffer[:size]
 
     def close(self) -> None:
         """Release the models."""

@@ -93,6 +93,7 @@ class PoseTracker:
         min_detection_confidence: minimum detector score, in [0, 1].
         min_tracking_confidence: minimum pose-presence score to keep tracking, in [0, 1].
         num_threads: CPU threads for the models (``None``: up to 4).
+        backend: the inference backend (see :class:`~vitruvian.pipeline.PosePipeline`).
 
     Not thread-safe, and the frames of one stream must come in order: use one tracker per
     stream and per thread (:class:`vitruvian.solutions.pose.Pose` adds a lock around it).
@@ -107,6 +108,7 @@ class PoseTracker:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         num_threads: int | None = None,
+        backend: str | None = None,
     ) -> None:
         self.pipeline = PosePipeline(
             model_complexity=model_complexity,
@@ -114,6 +116,7 @@ class PoseTracker:
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
             num_threads=num_threads,
+            backend=backend,
         )
         self.smooth_landmarks = bool(smooth_landmarks)
         self.smooth_segmentation = bool(smooth_segmentation)

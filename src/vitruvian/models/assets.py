@@ -68,6 +68,7 @@ __all__ = [
     "model_name_for_complexity",
     "model_path",
     "model_status",
+    "verified_model",
     "verify",
 ]
 
@@ -333,10 +334,14 @@ def model_path(name: str, *, download: bool = True) -> Path:
         ModelError: unknown name; the model is missing and ``download`` is false; the fetch
             failed; or the cached file does not match its pinned sha256 (it is never used then).
     """
+    return verified_model(name, download=download)[0]
+
+
+def verified_model(name: str, *, download: bool = True) -> tuple[Path, str]:
+    """:func:`model_path` and the file's sha256 (from the same single read of the file)."""
     path = _cached_file(_check_name(name))
     if path.exists():
-        verify(path, name)
-        return path
+        return path, verify(path, name)
     if not download:
         raise ModelError(
             f"model {name} is not in the cache {path.parent}; fetch it with "
@@ -345,7 +350,7 @@ def model_path(name: str, *, download: bool = True) -> Path:
             f"{_IMPORT_HINT}"
         )
     fetch_models([name])
-    return path
+    return path, verify(path, name)
 
 
 # --------------------------------------------------------------------------------------------

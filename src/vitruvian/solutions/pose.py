@@ -19,6 +19,7 @@ import enum
 import math
 import numbers
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -175,6 +176,11 @@ class Pose:
         min_detection_confidence: minimum person-detector score in [0.0, 1.0].
         min_tracking_confidence: minimum landmark-model pose-presence score in [0.0, 1.0]
             (below it the pose counts as lost; in static mode it is applied to each image).
+        backend: not in MediaPipe (keyword only): the inference backend, ``"auto"``,
+            ``"litert"``, ``"onnxruntime"``, ``"onnxruntime-cpu"``, ``"onnxruntime-cuda"`` or
+            ``"onnxruntime-tensorrt"``. ``None`` (the default) reads ``$VITRUVIAN_BACKEND``,
+            else ``"auto"``: CUDA through ONNX Runtime when ``onnxruntime-gpu`` and a GPU
+            work, otherwise LiteRT on the CPU. See :mod:`vitruvian.models.backends`.
 
     Raises:
         ValueError: ``model_complexity`` not in {0, 1, 2}, or a confidence outside [0.0, 1.0].
@@ -190,6 +196,8 @@ class Pose:
         smooth_segmentation: bool = True,
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
+        *,
+        backend: str | None = None,
     ) -> None:
         self._static_image_mode = bool(static_image_mode)
         self._model_complexity = check_model_complexity(model_complexity)
@@ -216,6 +224,7 @@ class Pose:
                 enable_segmentation=self._enable_segmentation,
                 min_detection_confidence=self._min_detection_confidence,
                 min_tracking_confidence=self._min_tracking_confidence,
+                backend=backend,
             )
         else:
             self._tracker = PoseTracker(
@@ -225,6 +234,7 @@ class Pose:
                 smooth_segmentation=self._smooth_segmentation,
                 min_detection_confidence=self._min_detection_confidence,
                 min_tracking_confidence=self._min_tracking_confidence,
+                backend=backend,
             )
         self._lock = threading.Lock()
         self._closed = False
@@ -243,6 +253,13 @@ class Pose:
     def model_complexity(self) -> int:
         """The landmark model in use: 0 (lite), 1 (full) or 2 (heavy)."""
         return self._model_complexity
+
+    @property
+    def backend(self) -> str:
+        """The inference backend in use (e.g. ``"litert"``, ``"onnxruntime-cuda"``)."""
+        pipeline = self._pipeline if self._tracker is None else self._tracker.pipeline
+        assert pipeline is not None
+        return pipeline.backend
 
     @property
     def enable_segmentation(self) -> bool:
@@ -311,6 +328,26 @@ class Pose:
             if roi is not None:
                 image, roi = _checked_roi(image, roi)
             return self._to_outputs(self._pipeline.process(image, roi))
+
+    def process_batch(self, images: Sequence[np.ndarray]) -> list[PoseSolutionOutputs]:
+        """Static mode only (not in MediaPipe): :meth:`process` on several unrelated images,
+        with one model call per stage for the whole batch (see
+        :meth:`vitruvian.pipeline.PosePipeline.process_batch`). The results are those of
+        ``[pose.process(image) for image in images]``.
+
+        Raises:
+            RuntimeError: the object is closed, or in video mode (frames of a stream depend on
+                each other; use :meth:`process` frame by frame there).
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("Pose.process_batch() called after close()")
+            if self._pipeline is None:
+                raise RuntimeError(
+                    "process_batch needs static_image_mode=True: in video mode each frame's "
+                    "region comes from the previous frame, so frames cannot be batched"
+                )
+            return [self._to_outputs(r) for r in self._pipeline.process_batch(list(images))]
 
     def _to_outputs(self, result: PoseResult | None) -> PoseSolutionOutputs:
         """Wrap a pipeline result in MediaPipe-style landmark containers."""
