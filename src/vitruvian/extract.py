@@ -57,8 +57,8 @@ from typing import TypeVar, cast
 
 import cv2
 
-from vitruvian.io.sources import IMAGE_EXTENSIONS, Source, SourceReadError, open_capture
-from vitruvian.tracking import PoseTracker
+from vitruvian.io.sources import IMAGE_EXTENSIONS, Frame, Source, SourceReadError, open_capture
+from vitruvian.tracking import PoseTracker, track_batch
 from vitruvian.types import PoseResult
 
 __all__ = [
@@ -66,6 +66,7 @@ __all__ = [
     "FrameInfo",
     "PoseExtractor",
     "extract_video",
+    "extract_videos",
     "prefetch",
     "video_source",
 ]
@@ -236,7 +237,8 @@ class PoseExtractor:
         min_detection_confidence: minimum person-detector score, in [0, 1].
         min_tracking_confidence: minimum pose-presence score to keep tracking, in [0, 1].
         num_threads: CPU threads for the models (``None``: up to 4).
-        queue_size: decoded frames held ahead of inference (>= 1).
+        queue_size: decoded frames held ahead of inference (>= 1), per video.
+        backend: the inference backend (see :class:`~vitruvian.pipeline.PosePipeline`).
 
     The options mean what they mean for :class:`vitruvian.solutions.pose.Pose` in video mode.
     Each :meth:`extract` call is a new stream (tracking and filters start afresh). Not
@@ -254,6 +256,7 @@ class PoseExtractor:
         min_tracking_confidence: float = 0.5,
         num_threads: int | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        backend: str | None = None,
     ) -> None:
         if queue_size < 1:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}")
@@ -266,6 +269,7 @@ class PoseExtractor:
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=min_tracking_confidence,
             num_threads=num_threads,
+            backend=backend,
         )
 
     def extract(
@@ -296,15 +300,84 @@ class PoseExtractor:
         frames = prefetch(source.frames(max_frames), self.queue_size)
         try:
             for frame in frames:
-                assert frame.timestamp_s is not None  # always set for video files
-                height, width = frame.rgb.shape[:2]
-                info = FrameInfo(frame.source, frame.index, frame.timestamp_s, width, height)
-                # The microseconds of Pose.process(rgb, timestamp=seconds), for equal results.
-                pose = tracker.process(frame.rgb, round(float(frame.timestamp_s) * 1e6))
+                info = _frame_info(frame)
+                pose = tracker.process(frame.rgb, _frame_us(frame))
                 del frame  # do not hold the pixels while the consumer works
                 yield info, pose
         finally:
             frames.close()
+
+    def extract_many(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        batch_size: int = 8,
+        max_frames: int | None = None,
+    ) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
+        """Video-mode pose over many videos, ``batch_size`` at a time, crops batched.
+
+        Tracking makes the frames of one video a sequential chain, so batching happens across
+        videos: up to ``batch_size`` videos are open at once (each decoded by its own
+        background thread, tracked by its own tracker), and each step runs their next frames
+        together with :func:`~vitruvian.tracking.track_batch`: one landmark-model call for all
+        the tracked frames, one detector call for those that need it. When a video ends, the
+        next one takes its place. Each video's results are those :meth:`extract` gives it.
+
+        Args:
+            paths: the video files (checked before anything is decoded).
+            batch_size: videos processed together (>= 1); on a GPU, larger is faster up to its
+                memory; on the CPU, LiteRT gains nothing from it (its items run one by one).
+            max_frames: at most this many frames per video.
+
+        Yields:
+            ``(FrameInfo, PoseResult | None)`` per frame. Each video's frames come in order;
+            videos are interleaved (``FrameInfo.source`` says which is which).
+
+        Raises:
+            SourceReadError: as for :meth:`extract`; a video that fails stops the whole run
+                after the results produced before the failure have been yielded.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        pending = [video_source(path) for path in paths]
+        pending.reverse()  # pop() takes them in the order given
+        pipeline = self.tracker.pipeline
+        slots: list[tuple[PoseTracker, Iterator[Frame]]] = []
+
+        def open_next() -> None:
+            while pending and len(slots) < batch_size:
+                source = pending.pop()
+                tracker = PoseTracker(
+                    smooth_landmarks=self.tracker.smooth_landmarks,
+                    smooth_segmentation=self.tracker.smooth_segmentation,
+                    pipeline=pipeline,
+                )
+                slots.append((tracker, prefetch(source.frames(max_frames), self.queue_size)))
+
+        try:
+            open_next()
+            while slots:
+                step: list[tuple[PoseTracker, Frame]] = []
+                for slot in list(slots):
+                    frame = next(slot[1], None)
+                    if frame is None:
+                        slots.remove(slot)
+                    else:
+                        step.append((slot[0], frame))
+                open_next()
+                if not step:
+                    continue
+                poses = track_batch(
+                    [tracker for tracker, _ in step],
+                    [frame.rgb for _, frame in step],
+                    [_frame_us(frame) for _, frame in step],
+                )
+                infos = [_frame_info(frame) for _, frame in step]
+                del step  # do not hold the pixels while the consumer works
+                yield from zip(infos, poses, strict=True)
+        finally:
+            for _, frames in slots:
+                frames.close()  # type: ignore[attr-defined]
 
     def close(self) -> None:
         """Release the models."""
@@ -322,6 +395,18 @@ class PoseExtractor:
         self.close()
 
 
+def _frame_info(frame: Frame) -> FrameInfo:
+    assert frame.timestamp_s is not None  # always set for video files
+    height, width = frame.rgb.shape[:2]
+    return FrameInfo(frame.source, frame.index, frame.timestamp_s, width, height)
+
+
+def _frame_us(frame: Frame) -> int:
+    """The microseconds of ``Pose.process(rgb, timestamp=seconds)``, for equal results."""
+    assert frame.timestamp_s is not None
+    return round(float(frame.timestamp_s) * 1e6)
+
+
 def extract_video(
     path: str | os.PathLike[str],
     *,
@@ -334,6 +419,7 @@ def extract_video(
     num_threads: int | None = None,
     max_frames: int | None = None,
     queue_size: int = DEFAULT_QUEUE_SIZE,
+    backend: str | None = None,
 ) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
     """Video-mode pose of every frame of a video file (see the module docstring).
 
@@ -358,8 +444,56 @@ def extract_video(
         min_tracking_confidence=min_tracking_confidence,
         num_threads=num_threads,
         queue_size=queue_size,
+        backend=backend,
     ) as extractor:
         results = extractor._extract(source, max_frames)
+        try:
+            yield from results
+        finally:
+            results.close()
+
+
+def extract_videos(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    batch_size: int = 8,
+    model_complexity: int = 1,
+    enable_segmentation: bool = False,
+    smooth_landmarks: bool = True,
+    smooth_segmentation: bool = True,
+    min_detection_confidence: float = 0.5,
+    min_tracking_confidence: float = 0.5,
+    num_threads: int | None = None,
+    max_frames: int | None = None,
+    queue_size: int = DEFAULT_QUEUE_SIZE,
+    backend: str | None = None,
+) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
+    """Video-mode pose of every frame of many videos, ``batch_size`` videos at a time with
+    their crops batched (see :meth:`PoseExtractor.extract_many`).
+
+    A one-shot :class:`PoseExtractor`; arguments as for it and
+    :meth:`PoseExtractor.extract_many`. With ``backend="onnxruntime-cuda"`` this is the fast
+    way through a large collection of videos on a GPU.
+
+    Yields:
+        ``(FrameInfo, PoseResult | None)`` per frame; each video's frames in order, videos
+        interleaved.
+    """
+    paths = list(paths)
+    for path in paths:
+        video_source(path)  # a missing file or an image is reported before the models load
+    with PoseExtractor(
+        model_complexity=model_complexity,
+        enable_segmentation=enable_segmentation,
+        smooth_landmarks=smooth_landmarks,
+        smooth_segmentation=smooth_segmentation,
+        min_detection_confidence=min_detection_confidence,
+        min_tracking_confidence=min_tracking_confidence,
+        num_threads=num_threads,
+        queue_size=queue_size,
+        backend=backend,
+    ) as extractor:
+        results = extractor.extract_many(paths, batch_size=batch_size, max_frames=max_frames)
         try:
             yield from results
         finally:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,11 @@ class PoseTracker:
         min_tracking_confidence: minimum pose-presence score to keep tracking, in [0, 1].
         num_threads: CPU threads for the models (``None``: up to 4).
         backend: the inference backend (see :class:`~vitruvian.pipeline.PosePipeline`).
+        pipeline: run on this already loaded pipeline instead of loading one (its options
+            then replace ``model_complexity``, ``enable_segmentation``, the confidences,
+            ``num_threads`` and ``backend``). Several trackers may share one pipeline, one
+            stream each; :func:`track_batch` runs them together. The tracker does not close a
+            pipeline it was given.
 
     Not thread-safe, and the frames of one stream must come in order: use one tracker per
     stream and per thread (:class:`vitruvian.solutions.pose.Pose` adds a lock around it).
@@ -109,15 +115,19 @@ class PoseTracker:
         min_tracking_confidence: float = 0.5,
         num_threads: int | None = None,
         backend: str | None = None,
+        pipeline: PosePipeline | None = None,
     ) -> None:
-        self.pipeline = PosePipeline(
-            model_complexity=model_complexity,
-            enable_segmentation=enable_segmentation,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-            num_threads=num_threads,
-            backend=backend,
-        )
+        self._owns_pipeline = pipeline is None
+        if pipeline is None:
+            pipeline = PosePipeline(
+                model_complexity=model_complexity,
+                enable_segmentation=enable_segmentation,
+                min_detection_confidence=min_detection_confidence,
+                min_tracking_confidence=min_tracking_confidence,
+                num_threads=num_threads,
+                backend=backend,
+            )
+        self.pipeline = pipeline
         self.smooth_landmarks = bool(smooth_landmarks)
         self.smooth_segmentation = bool(smooth_segmentation)
         self._landmarks = LandmarksSmoother(LANDMARKS_FILTER)
@@ -163,6 +173,25 @@ class PoseTracker:
                 finite, negative or not greater than the previous one; an unusable ``roi``
                 (see :func:`~vitruvian.calculators.detection_to_roi.roi_problem`).
         """
+        image, now, look_at, tracking = self._begin(image, timestamp_us, roi)
+        result = None
+        if look_at is not None:
+            result = self.pipeline.landmarks_from_roi(image, look_at)
+            if result is None:
+                self._lose_track()
+        if result is None:
+            result = self.pipeline.process(image)
+            tracking = False
+        return self._finish(result, now, image, tracking)
+
+    def _begin(
+        self, image: np.ndarray, timestamp_us: int | None, roi: RoiLike | None
+    ) -> tuple[np.ndarray, int, NormalizedRect | None, bool]:
+        """Start a frame: check it, advance the clock, and say where to look.
+
+        Returns ``(image, now_us, region or None for the detector, whether the region is the
+        tracked one)``.
+        """
         image = as_rgb_image(image)
         height, width = image.shape[:2]
         if roi is not None:
@@ -172,21 +201,21 @@ class PoseTracker:
         if self._size != (width, height):
             self._lose_track()  # a new frame size starts a new track
             self._size = (width, height)
-
-        result = None
         if roi is not None:
             self._roi = roi
-        if self._roi is not None:
-            result = self.pipeline.landmarks_from_roi(image, self._roi)
-            if result is None:
-                self._lose_track()
-            elif roi is None:
-                self._tracked += 1
-        if result is None:
-            result = self.pipeline.process(image)
+            return image, now, roi, False
+        return image, now, self._roi, self._roi is not None
+
+    def _finish(
+        self, result: PoseResult | None, now: int, image: np.ndarray, tracked: bool
+    ) -> PoseResult | None:
+        """End a frame with the pipeline's result: smooth it and set the next region."""
         if result is None:
             self._lose_track()
             return None
+        if tracked:
+            self._tracked += 1
+        height, width = image.shape[:2]
         return self._smooth(result, now, width, height)
 
     def reset(self) -> None:
@@ -196,8 +225,9 @@ class PoseTracker:
         self._size = None
 
     def close(self) -> None:
-        """Release the models."""
-        self.pipeline.close()
+        """Release the models (unless the pipeline was given to the constructor)."""
+        if self._owns_pipeline:
+            self.pipeline.close()
 
     def __enter__(self) -> PoseTracker:
         """Return ``self``; :meth:`close` runs on leaving the ``with`` block."""
@@ -270,6 +300,75 @@ class PoseTracker:
             detection=result.detection,
             auxiliary_landmarks=aux,
         )
+
+
+def track_batch(
+    trackers: Sequence[PoseTracker],
+    images: Sequence[np.ndarray],
+    timestamps_us: Sequence[int | None] | None = None,
+) -> list[PoseResult | None]:
+    """The next frame of several streams at once, one tracker per stream, batched.
+
+    Equivalent to ``[t.process(image, ts) for t, image, ts in zip(...)]``, but with one
+    landmark-model call for all the tracked streams, then one detector call (and one more
+    landmark call) for the streams that need the detector (first frame, or tracking lost on
+    this frame). On ONNX Runtime each call is a real batch, which is what a GPU needs to be
+    busy; with LiteRT the items run one after another.
+
+    Args:
+        trackers: distinct trackers sharing one pipeline (``PoseTracker(pipeline=...)``).
+        images: one RGB frame per tracker.
+        timestamps_us: one timestamp (or ``None``) per tracker, as for :meth:`PoseTracker.process`.
+
+    Raises:
+        ValueError: lengths differ, a tracker repeats, or the trackers do not share a pipeline;
+            and what :meth:`PoseTracker.process` raises for a bad frame or timestamp. Every
+            image is checked before any clock advances; a bad timestamp is found stream by
+            stream, so the streams before it have then begun their frame (``reset()`` them).
+    """
+    if timestamps_us is None:
+        timestamps_us = [None] * len(trackers)
+    if not len(trackers) == len(images) == len(timestamps_us):
+        raise ValueError(
+            f"got {len(trackers)} trackers, {len(images)} images and {len(timestamps_us)} "
+            "timestamps; give one of each per stream"
+        )
+    if not trackers:
+        return []
+    if len({id(t) for t in trackers}) != len(trackers):
+        raise ValueError("each tracker follows one stream: a tracker appears twice")
+    pipeline = trackers[0].pipeline
+    if any(t.pipeline is not pipeline for t in trackers):
+        raise ValueError("track_batch needs trackers that share one PosePipeline")
+
+    images = [as_rgb_image(image) for image in images]
+    begun = [
+        t._begin(image, ts, None)
+        for t, image, ts in zip(trackers, images, timestamps_us, strict=True)
+    ]
+    results: list[PoseResult | None] = [None] * len(trackers)
+    tracked = [False] * len(trackers)
+    with_roi = [i for i, (_, _, roi, _) in enumerate(begun) if roi is not None]
+    if with_roi:
+        found = pipeline.process_batch(
+            [begun[i][0] for i in with_roi], [begun[i][2] for i in with_roi]
+        )
+        for i, result in zip(with_roi, found, strict=True):
+            if result is None:
+                trackers[i]._lose_track()
+            else:
+                results[i], tracked[i] = result, begun[i][3]
+    to_detect = [i for i, result in enumerate(results) if result is None]
+    if to_detect:
+        found = pipeline.process_batch([begun[i][0] for i in to_detect])
+        for i, result in zip(to_detect, found, strict=True):
+            results[i] = result
+    return [
+        t._finish(result, now, image, was_tracked)
+        for t, result, (image, now, _, _), was_tracked in zip(
+            trackers, results, begun, tracked, strict=True
+        )
+    ]
 
 
 def _next_roi(auxiliary: np.ndarray, width: int, height: int) -> NormalizedRect | None:
