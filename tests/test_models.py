@@ -294,7 +294,9 @@ def test_cli_models_list(real_models: dict[str, Path], tmp_cache: Path) -> None:
     assert rows["pose_detection"][2] == _sha256(real_models["pose_detection"])[:12]
     assert rows["pose_landmark_full"][1] == "corrupt"
     assert rows["pose_landmark_lite"][1:3] == ["missing", "-"]
-    assert rows["pose_landmark_heavy"][3] == str(tmp_cache / "pose_landmark_heavy.tflite")
+    assert rows["pose_landmark_heavy"][4] == str(tmp_cache / "pose_landmark_heavy.tflite")
+    # The ONNX column: nothing converted yet in a fresh cache.
+    assert [rows[name][3] for name in MODEL_NAMES] == ["-"] * len(MODEL_NAMES)
 
 
 def test_cli_models_list_empty_cache(tmp_cache: Path) -> None:

@@ -6,6 +6,7 @@ Commands::
     vitruvian models path            # the cache directory
     vitruvian models fetch [NAME...] # download (default: all four models)
     vitruvian models import FILE...  # install from a copied .tflite/.data, npm .tgz or .whl
+    vitruvian models convert [NAME...] # ONNX conversions for the onnxruntime backends
     vitruvian demo [--input IMAGE] [--out DIR] [--model-complexity 0|1|2]
     vitruvian run SOURCE... [--out FILE.parquet|.csv|.jsonl] [--annotated OUT.mp4|DIR] [...]
 
@@ -49,6 +50,24 @@ if TYPE_CHECKING:
 __all__ = ["cli", "main"]
 
 DEFAULT_DEMO_OUT = Path("out") / "demo"
+_BACKENDS = (
+    "auto",
+    "litert",
+    "onnxruntime",
+    "onnxruntime-cpu",
+    "onnxruntime-cuda",
+    "onnxruntime-tensorrt",
+)
+
+#: ``--backend``, shared by the commands that run the models.
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(_BACKENDS),
+    default=None,
+    help="Inference backend: litert (CPU), onnxruntime[-cpu|-cuda|-tensorrt], or auto (CUDA "
+    "through ONNX Runtime when onnxruntime-gpu and a GPU work, else LiteRT). "
+    "[default: $VITRUVIAN_BACKEND, else auto]",
+)
 _DEMO_SAMPLE = "grace_hopper.jpg"
 
 
@@ -86,12 +105,18 @@ def models() -> None:
 @models.command("list")
 def models_list() -> None:
     """Show each model's status (present, missing, corrupt), sha256 and path."""
+    from vitruvian.conversion.cache import onnx_state
+
     statuses = [model_status(name) for name in MODEL_NAMES]
     width = max(len(name) for name in MODEL_NAMES)
-    click.echo(f"{'NAME':<{width}}  {'STATUS':<7}  {'SHA256':<12}  PATH")
+    click.echo(f"{'NAME':<{width}}  {'STATUS':<7}  {'SHA256':<12}  {'ONNX':<9}  PATH")
     for status in statuses:
         short = status.sha256[:12] if status.sha256 else "-"
-        click.echo(f"{status.name:<{width}}  {status.state:<7}  {short:<12}  {status.path}")
+        verified = status.sha256 if status.state == "present" else None
+        onnx = onnx_state(status.name, status.path, verified)
+        click.echo(
+            f"{status.name:<{width}}  {status.state:<7}  {short:<12}  {onnx:<9}  {status.path}"
+        )
     if any(status.state == "corrupt" for status in statuses):
         click.echo(
             "corrupt files are never used: run `vitruvian models fetch` to replace them",
@@ -125,6 +150,21 @@ def models_fetch(names: Sequence[str], force: bool, source: str) -> None:
     width = max(len(name) for name in paths)
     for name, path in paths.items():
         click.echo(f"{name:<{width}}  {path}")
+
+
+@models.command("convert")
+@click.argument("names", nargs=-1, type=click.Choice(MODEL_NAMES))
+def models_convert(names: Sequence[str]) -> None:
+    """Convert NAMES (default: all models) to ONNX for the onnxruntime backends, once.
+
+    The result is cached beside each .tflite (<name>.onnx, with <name>.onnx.json recording the
+    source sha256 and its own); the backends also convert on first use. Needs the onnx extra:
+    pip install 'vitruvian[onnx]'.
+    """
+    from vitruvian.conversion.cache import onnx_model_path
+
+    for name in names or MODEL_NAMES:
+        click.echo(f"{name:<20}  {onnx_model_path(name)}")
 
 
 @models.command("import")
@@ -186,7 +226,10 @@ def _landmark_rows(landmark_list: Any, names: Sequence[str] | None) -> list[dict
     show_default=True,
     help="Landmark model: 0 lite, 1 full, 2 heavy.",
 )
-def demo(input_path: Path | None, out_dir: Path, model_complexity: int) -> None:
+@backend_option
+def demo(
+    input_path: Path | None, out_dir: Path, model_complexity: int, backend: str | None
+) -> None:
     """Run pose estimation on one image; write an annotated PNG and a landmarks JSON."""
     import cv2
 
@@ -200,9 +243,10 @@ def demo(input_path: Path | None, out_dir: Path, model_complexity: int) -> None:
         raise click.ClickException(f"cannot read {input_path} as an image (unsupported format?)")
     image_rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
 
-    pose = mp_pose.Pose(static_image_mode=True, model_complexity=model_complexity)
+    pose = mp_pose.Pose(static_image_mode=True, model_complexity=model_complexity, backend=backend)
     try:
         results = pose.process(image_rgb)
+        backend_used = pose.backend
     finally:
         pose.close()
 
@@ -213,6 +257,7 @@ def demo(input_path: Path | None, out_dir: Path, model_complexity: int) -> None:
         "input": str(input_path),
         "image": {"width": int(width), "height": int(height)},
         "model_complexity": model_complexity,
+        "backend": backend_used,
         "pose_found": found,
         "landmarks": _landmark_rows(results.pose_landmarks, names) if found else None,
         "world_landmarks": (
@@ -329,6 +374,7 @@ SOURCE, unknown output extension); 130 interrupted (Ctrl+C).
     is_flag=True,
     help="Stop at the first input that cannot be read (default: report it, go on, exit 1).",
 )
+@backend_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.pass_context
 def run(
@@ -346,6 +392,7 @@ def run(
     min_tracking_confidence: float,
     max_frames: int | None,
     fail_fast: bool,
+    backend: str | None,
     quiet: bool,
 ) -> None:
     """Run pose estimation on images, folders, videos or a camera; write a landmark table
@@ -366,6 +413,7 @@ def run(
         min_tracking_confidence=min_tracking_confidence,
         max_frames=max_frames,
         fail_fast=fail_fast,
+        backend=backend,
     )
     # FFmpeg reads its log level once, when OpenCV first uses it: silence it (and OpenCV's own
     # warnings) before any video is opened; failures are reported here in one line instead.

@@ -71,6 +71,17 @@ def _valid_cached(onnx_path: Path, record_path: Path, expected: dict[str, Any]) 
     return None
 
 
+def onnx_state(name: str, tflite_path: Path, source_sha256: str | None) -> str:
+    """``"converted"`` (usable as is), ``"stale"`` (will be converted again) or ``"-"`` (not
+    converted yet, or no verified ``.tflite``), for ``vitruvian models list``."""
+    onnx_path = tflite_path.with_suffix(ONNX_SUFFIX)
+    record_path = tflite_path.with_name(tflite_path.stem + RECORD_SUFFIX)
+    if source_sha256 is None or not onnx_path.exists():
+        return "-"
+    reason = _valid_cached(onnx_path, record_path, _expected_record(name, source_sha256))
+    return "converted" if reason is None else "stale"
+
+
 def _write_atomic(directory: Path, target: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".incoming-", suffix=".part")
     try:

@@ -70,6 +70,8 @@ class RunOptions:
         min_tracking_confidence: pose-presence threshold in [0, 1].
         max_frames: process at most this many frames of each source (``None``: all).
         fail_fast: stop at the first input that fails (default: report it and go on).
+        backend: the inference backend (``None``: ``$VITRUVIAN_BACKEND``, else ``"auto"``;
+            see :mod:`vitruvian.models.backends`).
     """
 
     static_image_mode: bool | None = None
@@ -81,6 +83,7 @@ class RunOptions:
     min_tracking_confidence: float = 0.5
     max_frames: int | None = None
     fail_fast: bool = False
+    backend: str | None = None
 
 
 @dataclass
@@ -170,6 +173,7 @@ def run_pose(
                 smooth_segmentation=options.smooth_segmentation,
                 min_detection_confidence=options.min_detection_confidence,
                 min_tracking_confidence=options.min_tracking_confidence,
+                backend=options.backend,
             )
         pose = poses[static]
         if not static and stream_group.get(static) != source.group:
