@@ -10,6 +10,10 @@ and must match MediaPipe's results:
   <= 2 px and 95th percentile <= 5 px; world landmark error (Euclidean) of mean <= 0.02 m;
 * per whole image where both found a pose, IoU(ours > 0.5, golden mask) >= 0.95.
 
+Each complexity runs twice: on the default LiteRT backend (one image at a time), and on the
+ONNX Runtime backend (our TFLite->ONNX conversion, CPU) through ``process_batch`` in batches
+of :data:`ONNX_BATCH`, with the same limits.
+
 The measured figures are printed, attached to the test report with ``record_property`` and
 gathered in ``out/parity_report.json`` (git-ignored).
 """
@@ -36,6 +40,9 @@ GOLDEN_PATH = GOLDENS_DIR / "mediapipe_0.10.14.json"
 REPORT_PATH = REPO_ROOT / "out" / "parity_report.json"
 
 COMPLEXITIES = (0, 1, 2)
+#: (complexity, backend) cases; the ONNX one goes through process_batch.
+CASES = [(c, "litert") for c in COMPLEXITIES] + [(c, "onnxruntime-cpu") for c in COMPLEXITIES]
+ONNX_BATCH = 8
 MAX_MEAN_PX = 2.0
 MAX_P95_PX = 5.0
 MAX_MEAN_WORLD_M = 0.02
@@ -111,25 +118,37 @@ def _golden_outputs(golden: dict[str, Any], complexity: int) -> dict[str, Output
     return outputs
 
 
-@pytest.fixture(scope="module", params=COMPLEXITIES, ids=lambda c: f"complexity{c}")
+@pytest.fixture(scope="module", params=CASES, ids=lambda case: f"complexity{case[0]}-{case[1]}")
 def outputs(
     request: pytest.FixtureRequest, golden: dict[str, Any], inputs: dict[str, np.ndarray]
-) -> tuple[int, dict[str, Output], dict[str, Output]]:
-    """``(complexity, ours, golden)``: our pipeline run once over every input, and the goldens."""
+) -> tuple[int | str, dict[str, Output], dict[str, Output]]:
+    """``(case, ours, golden)``: our pipeline run once over every input, and the goldens.
+
+    ``case`` is the complexity (LiteRT) or ``"<complexity> on <backend>"``.
+    """
     from vitruvian.pipeline import PosePipeline
 
-    complexity: int = request.param
+    complexity, backend = request.param
     whole = {item["id"] for item in golden["inputs"] if item["bbox"] is None}
     pipe = PosePipeline(
         model_complexity=complexity,
         enable_segmentation=True,
         min_detection_confidence=0.5,
         min_tracking_confidence=0.5,
+        backend=backend,
     )
+    assert pipe.backend == backend
+    ids = list(inputs)
     ours: dict[str, Output] = {}
     try:
-        for input_id, rgb in inputs.items():
-            res = pipe.process(rgb)
+        if backend == "litert":
+            results = [pipe.process(inputs[i]) for i in ids]
+        else:
+            results = []
+            for start in range(0, len(ids), ONNX_BATCH):
+                chunk = ids[start : start + ONNX_BATCH]
+                results += pipe.process_batch([inputs[i] for i in chunk])
+        for input_id, res in zip(ids, results, strict=True):
             if res is None:
                 ours[input_id] = Output(None, None, None)
                 continue
@@ -143,7 +162,8 @@ def outputs(
             )
     finally:
         pipe.close()
-    return complexity, ours, _golden_outputs(golden, complexity)
+    case: int | str = complexity if backend == "litert" else f"{complexity} on {backend}"
+    return case, ours, _golden_outputs(golden, complexity)
 
 
 def _both_found(ours: dict[str, Output], gold: dict[str, Output]) -> list[str]:
@@ -151,7 +171,9 @@ def _both_found(ours: dict[str, Output], gold: dict[str, Output]) -> list[str]:
     return [i for i in gold if gold[i].landmarks is not None and ours[i].landmarks is not None]
 
 
-def _record(record_property: Any, complexity: int, name: str, value: float | int | str) -> None:
+def _record(
+    record_property: Any, complexity: int | str, name: str, value: float | int | str
+) -> None:
     """Keep one measured figure: test report property, module report and stdout."""
     record_property(name, value)
     _REPORT.setdefault(f"complexity{complexity}", {})[name] = value
@@ -171,7 +193,7 @@ def test_inputs_match_goldens(golden: dict[str, Any], inputs: dict[str, np.ndarr
 
 
 def test_presence(
-    outputs: tuple[int, dict[str, Output], dict[str, Output]], record_property: Any
+    outputs: tuple[int | str, dict[str, Output], dict[str, Output]], record_property: Any
 ) -> None:
     """Same decision (pose or no pose) as MediaPipe on every input."""
     complexity, ours, gold = outputs
@@ -193,7 +215,7 @@ def test_presence(
 
 
 def test_landmarks_2d(
-    outputs: tuple[int, dict[str, Output], dict[str, Output]],
+    outputs: tuple[int | str, dict[str, Output], dict[str, Output]],
     golden: dict[str, Any],
     record_property: Any,
 ) -> None:
@@ -232,7 +254,7 @@ def test_landmarks_2d(
 
 
 def test_world_landmarks(
-    outputs: tuple[int, dict[str, Output], dict[str, Output]], record_property: Any
+    outputs: tuple[int | str, dict[str, Output], dict[str, Output]], record_property: Any
 ) -> None:
     """World landmark error (Euclidean, metres): mean <= 0.02 m."""
     complexity, ours, gold = outputs
@@ -260,7 +282,7 @@ def test_world_landmarks(
 
 
 def test_segmentation(
-    outputs: tuple[int, dict[str, Output], dict[str, Output]],
+    outputs: tuple[int | str, dict[str, Output], dict[str, Output]],
     golden: dict[str, Any],
     record_property: Any,
 ) -> None:

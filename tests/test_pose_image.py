@@ -11,6 +11,9 @@ processed three times in a row (``num_frames = 3``) in static mode.
 For reference, mediapipe 0.10.14 itself scores (max / mean absolute per-coordinate error):
 8.5 / 2.3 px, 7.0 / 2.1 px and 8.7 / 1.8 px for complexity 0 / 1 / 2, and its mask > 0.5 has
 IoU 0.952 / 0.955 / 0.946 with the person pixels of ``tfjs/pose_segmentation.png``.
+
+Every complexity is checked on both backends: LiteRT, and ONNX Runtime on our own TFLite->ONNX
+conversion (where the three frames go through ``process_batch`` as one batch).
 """
 
 from __future__ import annotations
@@ -85,20 +88,31 @@ def person_pixels() -> np.ndarray:
     return (rgb[..., 0] == 0) & (rgb[..., 1] == 0) & (rgb[..., 2] == 255)
 
 
-@pytest.fixture(scope="module", params=COMPLEXITIES, ids=lambda c: f"complexity{c}")
+BACKENDS = ("litert", "onnxruntime-cpu")
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(c, b) for b in BACKENDS for c in COMPLEXITIES],
+    ids=lambda case: f"complexity{case[0]}-{case[1]}",
+)
 def results(request: pytest.FixtureRequest, image: np.ndarray) -> Iterator[tuple[int, list[Any]]]:
     """``(complexity, [PoseResult | None] * NUM_FRAMES)`` from a static-mode pipeline."""
     from vitruvian.pipeline import PosePipeline
 
-    complexity: int = request.param
+    complexity, backend = request.param
     pipe = PosePipeline(
         model_complexity=complexity,
         enable_segmentation=True,
         min_detection_confidence=0.5,
         min_tracking_confidence=0.5,
+        backend=backend,
     )
     try:
-        yield complexity, [pipe.process(image) for _ in range(NUM_FRAMES)]
+        if backend == "litert":
+            yield complexity, [pipe.process(image) for _ in range(NUM_FRAMES)]
+        else:
+            yield complexity, pipe.process_batch([image] * NUM_FRAMES)
     finally:
         pipe.close()
 
