@@ -250,6 +250,10 @@ def read_tflite(path: str | os.PathLike[str]) -> Graph:
             )
         inputs = [int(j) for j in graph.InputsAsNumpy()]
         outputs = [int(j) for j in graph.OutputsAsNumpy()]
+        used = inputs + outputs + [j for op in operators for j in op.inputs + op.outputs]
+        bad = sorted({j for j in used if j != -1 and j not in tensors})
+        if bad:
+            raise ConversionError(f"{path}: operators refer to missing tensors {bad[:5]}")
     except ConversionError:
         raise
     except Exception as exc:  # flatbuffer accessors fail with assorted errors on corrupt data

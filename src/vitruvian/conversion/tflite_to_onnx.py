@@ -278,8 +278,10 @@ def _resize_bilinear(b: _Builder, op: Operator) -> None:
     source = b.value(op.inputs[0], "NCHW")
     roi = b.constant(np.zeros(0, np.float32), "roi")
     scales = np.array([1.0, 1.0, out_h / in_h, out_w / in_w], np.float32)
+    # ONNX sizes the output floor(n * scale) with the float32 scale (checked in float64, as the
+    # spec's reference does): use scales only for whole-number ratios, where that is exact.
     exact = all(
-        int(np.floor(n * s)) == m
+        m % n == 0 and int(np.floor(n * float(s))) == m
         for n, s, m in ((in_h, scales[2], out_h), (in_w, scales[3], out_w))
     )
     inputs = [source, roi]
