@@ -324,3 +324,35 @@ def test_cli_run_backend(tmp_path: Path) -> None:
     for column in ("nose_x", "nose_y", "left_ankle_x", "right_hip_world_z"):
         a, b = float(rows["litert"][column]), float(rows[ONNX][column])
         assert abs(a - b) <= BACKEND_TOLERANCE, column
+
+
+def test_cli_run_batch_size_gives_the_serial_rows(tmp_path: Path) -> None:
+    """``vitruvian run --batch-size 2``: the same rows as one video after another (in another
+    order), a corrupt video in the middle reported and skipped, an image still processed."""
+    if not SQUATS.is_file():
+        pytest.skip(f"test video not found: {SQUATS.resolve()}")
+    first, second, broken = tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "broken.mp4"
+    shutil.copy(SQUATS, first)
+    shutil.copy(SQUATS, second)
+    broken.write_bytes(b"not a video")
+    image = DATA_DIR / "tfjs" / "pose.jpg"
+    sources = [str(first), str(broken), str(second), str(image)]
+    outputs = {}
+    for batch in ("1", "2"):
+        out = tmp_path / f"batch{batch}.csv"
+        result = CliRunner().invoke(
+            cli, ["run", *sources, "--max-frames", "20", "--batch-size", batch, "--out", str(out)]
+        )
+        assert result.exit_code == 1, result.output  # the broken video
+        assert "broken.mp4" in result.output and "1 of 4 inputs failed" in result.output
+        outputs[batch] = out.read_text().splitlines()
+    serial, batched = outputs["1"], outputs["2"]
+    assert serial[0] == batched[0]  # header
+    assert len(serial) == 1 + 20 + 20 + 1
+    assert sorted(serial[1:]) == sorted(batched[1:])
+    assert batched[1:] != serial[1:]  # the two videos' rows interleave
+    refused = CliRunner().invoke(
+        cli, ["run", str(first), "--batch-size", "2", "--annotated", str(tmp_path / "frames")]
+    )
+    assert refused.exit_code == 2
+    assert "--batch-size" in refused.output

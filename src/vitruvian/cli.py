@@ -375,6 +375,15 @@ SOURCE, unknown output extension); 130 interrupted (Ctrl+C).
     help="Stop at the first input that cannot be read (default: report it, go on, exit 1).",
 )
 @backend_option
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Video files run N at a time in video mode, their crops batched in one model call "
+    "(for GPUs: --backend onnxruntime-cuda). Rows of these videos then interleave. Not with "
+    "--annotated or --show.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.pass_context
 def run(
@@ -393,6 +402,7 @@ def run(
     max_frames: int | None,
     fail_fast: bool,
     backend: str | None,
+    batch_size: int,
     quiet: bool,
 ) -> None:
     """Run pose estimation on images, folders, videos or a camera; write a landmark table
@@ -403,6 +413,8 @@ def run(
     from vitruvian.io import sources as io_sources
 
     debug = bool(ctx.find_root().params.get("debug"))
+    if batch_size > 1 and (annotated is not None or show):
+        raise _UsageLineError("--batch-size > 1 cannot be combined with --annotated or --show")
     options = runner.RunOptions(
         static_image_mode=static_image_mode,
         model_complexity=model_complexity,
@@ -414,6 +426,7 @@ def run(
         max_frames=max_frames,
         fail_fast=fail_fast,
         backend=backend,
+        batch_size=batch_size,
     )
     # FFmpeg reads its log level once, when OpenCV first uses it: silence it (and OpenCV's own
     # warnings) before any video is opened; failures are reported here in one line instead.

@@ -49,7 +49,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -339,8 +339,18 @@ class PoseExtractor:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        pending = [video_source(path) for path in paths]
-        pending.reverse()  # pop() takes them in the order given
+        return self._extract_many([video_source(path) for path in paths], batch_size, max_frames)
+
+    def _extract_many(
+        self,
+        sources: list[Source],
+        batch_size: int,
+        max_frames: int | None,
+        on_error: Callable[[SourceReadError], None] | None = None,
+    ) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
+        """:meth:`extract_many` on resolved sources. With ``on_error``, a video that fails is
+        handed to it and dropped, and the others go on; without, the error is raised."""
+        pending = list(reversed(sources))  # pop() takes them in the order given
         pipeline = self.tracker.pipeline
         slots: list[tuple[PoseTracker, Iterator[Frame]]] = []
 
@@ -354,14 +364,24 @@ class PoseExtractor:
                 )
                 slots.append((tracker, prefetch(source.frames(max_frames), self.queue_size)))
 
+        def next_frame(slot: tuple[PoseTracker, Iterator[Frame]]) -> Frame | None:
+            try:
+                return next(slot[1], None)
+            except SourceReadError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+                return None
+
         try:
             open_next()
             while slots:
                 step: list[tuple[PoseTracker, Frame]] = []
                 for slot in list(slots):
-                    frame = next(slot[1], None)
+                    frame = next_frame(slot)
                     if frame is None:
                         slots.remove(slot)
+                        slot[1].close()  # type: ignore[attr-defined]
                     else:
                         step.append((slot[0], frame))
                 open_next()

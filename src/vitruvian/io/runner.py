@@ -34,7 +34,7 @@ from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
@@ -42,6 +42,9 @@ import numpy as np
 from vitruvian.io.records import make_row
 from vitruvian.io.sources import Frame, Source, SourceReadError
 from vitruvian.io.writers import PreviewWindow, RowWriter, annotate
+
+if TYPE_CHECKING:
+    from vitruvian.extract import FrameInfo
 
 __all__ = ["FrameSink", "RunOptions", "RunSummary", "annotated_name", "run_pose"]
 
@@ -72,6 +75,10 @@ class RunOptions:
         fail_fast: stop at the first input that fails (default: report it and go on).
         backend: the inference backend (``None``: ``$VITRUVIAN_BACKEND``, else ``"auto"``;
             see :mod:`vitruvian.models.backends`).
+        batch_size: video files processed together in video mode, their crops batched
+            (:meth:`vitruvian.extract.PoseExtractor.extract_many`); 1 processes one source
+            after another. Their rows then interleave (each video's rows stay in order).
+            Annotated output and the preview window need 1.
     """
 
     static_image_mode: bool | None = None
@@ -84,6 +91,7 @@ class RunOptions:
     max_frames: int | None = None
     fail_fast: bool = False
     backend: str | None = None
+    batch_size: int = 1
 
 
 @dataclass
@@ -131,7 +139,7 @@ def run_pose(
     annotated: FrameSink | None = None,
     window: PreviewWindow | None = None,
     on_error: Callable[[SourceReadError], None] | None = None,
-    on_frame: Callable[[Frame], None] | None = None,
+    on_frame: Callable[[Frame | FrameInfo], None] | None = None,
 ) -> RunSummary:
     """Run pose estimation over ``sources`` and write every frame's row and annotated image.
 
@@ -143,7 +151,9 @@ def run_pose(
         annotated: receives each annotated frame (BGR), if given. The caller closes it.
         window: shows each annotated frame, if given; Esc or ``q`` there stops the run.
         on_error: called with each source that fails (the run goes on with the next one).
-        on_frame: called after each frame is processed and written (progress display).
+        on_frame: called after each frame is processed and written (progress display), with
+            the frame (or, for videos batched with ``options.batch_size``, its
+            :class:`~vitruvian.extract.FrameInfo`).
 
     Returns:
         The :class:`RunSummary`. Ctrl+C (``KeyboardInterrupt``) ends the run early with
@@ -158,12 +168,13 @@ def run_pose(
     stream_group: dict[bool, int] = {}
     draw = annotated is not None or window is not None
 
+    def is_static(source: Source) -> bool:
+        if options.static_image_mode is not None:
+            return options.static_image_mode
+        return not source.is_stream
+
     def pose_for(source: Source) -> tuple[Pose, bool]:
-        static = (
-            options.static_image_mode
-            if options.static_image_mode is not None
-            else not source.is_stream
-        )
+        static = is_static(source)
         if static not in poses:
             poses[static] = Pose(
                 static_image_mode=static,
@@ -212,6 +223,19 @@ def run_pose(
         frames = source.frames(options.max_frames)
         return prefetch(frames) if source.kind == "video" else frames
 
+    if options.batch_size > 1:
+        if draw:
+            raise ValueError("batch_size > 1 cannot be combined with annotated output or a window")
+        batched = [s for s in sources if s.kind == "video" and not is_static(s)]
+        sources = [s for s in sources if not (s.kind == "video" and not is_static(s))]
+        if batched:
+            try:
+                if not _run_batched(batched, options, rows, summary, on_error, on_frame):
+                    return summary
+            except KeyboardInterrupt:
+                summary.stopped = "interrupt"
+                return summary
+
     try:
         for source in sources:
             pose, static = pose_for(source)
@@ -234,3 +258,59 @@ def run_pose(
         for pose in poses.values():
             pose.close()
     return summary
+
+
+class _StopRun(Exception):
+    """Raised through the batched extraction when ``fail_fast`` stops the run."""
+
+
+def _run_batched(
+    sources: Sequence[Source],
+    options: RunOptions,
+    rows: Sequence[RowWriter],
+    summary: RunSummary,
+    on_error: Callable[[SourceReadError], None] | None,
+    on_frame: Callable[[Frame | FrameInfo], None] | None,
+) -> bool:
+    """Video files in video mode, ``options.batch_size`` at a time; ``False`` if stopped."""
+    from vitruvian.extract import PoseExtractor
+
+    def failed(exc: SourceReadError) -> None:
+        summary.failed.append(exc)
+        if on_error is not None:
+            on_error(exc)
+        if options.fail_fast:
+            raise _StopRun
+
+    with PoseExtractor(
+        model_complexity=options.model_complexity,
+        enable_segmentation=options.enable_segmentation,
+        smooth_landmarks=options.smooth_landmarks,
+        smooth_segmentation=options.smooth_segmentation,
+        min_detection_confidence=options.min_detection_confidence,
+        min_tracking_confidence=options.min_tracking_confidence,
+        backend=options.backend,
+    ) as extractor:
+        results = extractor._extract_many(
+            list(sources), options.batch_size, options.max_frames, on_error=failed
+        )
+        try:
+            started = time.perf_counter()
+            for info, pose in results:
+                summary.process_seconds += time.perf_counter() - started
+                summary.frames += 1
+                summary.frames_with_pose += pose is not None
+                row = make_row(
+                    info.source, info.index, info.timestamp_s, info.width, info.height, pose
+                )
+                for writer in rows:
+                    writer.write(row)
+                if on_frame is not None:
+                    on_frame(info)
+                started = time.perf_counter()
+        except _StopRun:
+            summary.stopped = "error"
+            return False
+        finally:
+            results.close()  # type: ignore[attr-defined]
+    return True
