@@ -139,4 +139,6 @@ def load_model(name: str, backend: str, num_threads: int | None = None) -> Model
             "trt_engine_cache_enable": True,
             "trt_engine_cache_path": str(engines),
         }
-    return OnnxModel(onnx_model_path(name), num_threads, device, provider_options)
+    # The detector's CPU threads do not spin: the pipeline works between it and the next call.
+    spin = name != "pose_detection"
+    return OnnxModel(onnx_model_path(name), num_threads, device, provider_options, spin=spin)
