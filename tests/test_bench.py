@@ -8,6 +8,7 @@ the project's own environment and the shared images and video.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from vitruvian.benchmark.batch import pass_inputs
+from vitruvian.benchmark.main import parse_backends, parse_batch_sizes
 from vitruvian.cli import cli
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +35,13 @@ pytestmark = pytest.mark.skipif(
 needs_video = pytest.mark.skipif(
     not VIDEO.is_file(), reason=f"test video not found: {VIDEO.resolve()}"
 )
+needs_onnx = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("onnxruntime", "onnx", "ai_edge_litert")),
+    reason="the backend comparison needs LiteRT, onnxruntime and onnx (the dev extra)",
+)
+#: The two CPU backends compared by the ``--backend`` tests.
+BACKENDS = ("litert", "onnxruntime-cpu")
+BACKEND_ARG = ",".join(BACKENDS)
 
 
 def _run_bench(out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
@@ -235,7 +245,17 @@ def test_bench_usage_error_and_help() -> None:
     assert "--repeats must be >= 1" in result.output + (result.stderr or "")
     result = runner.invoke(cli, ["bench", "--help"])
     assert result.exit_code == 0
-    assert "{static,video,extract,soak,all}" in result.output
+    assert "{static,video,extract,soak,models,batch,all}" in result.output
+    assert "--backend" in result.output and "--batch-sizes" in result.output
+    for bad, message in (
+        (["--backend", "tpu"], "unknown backend 'tpu'"),
+        (["--backend", ","], "--backend needs at least one backend"),
+        (["--mode", "batch", "--batch-sizes", "0,2"], "--batch-sizes must be integers >= 1"),
+        (["--mode", "batch", "--batch-sizes", "two"], "--batch-sizes must be integers"),
+    ):
+        result = runner.invoke(cli, ["bench", *bad])
+        assert result.exit_code == 2, bad
+        assert message in result.output + (result.stderr or ""), bad
 
 
 def test_scripts_bench_wrapper_still_works() -> None:
@@ -248,4 +268,128 @@ def test_scripts_bench_wrapper_still_works() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "--mode {static,video,extract,soak,all}" in proc.stdout
+    assert "--mode {static,video,extract,soak,models,batch,all}" in proc.stdout
+
+
+def test_bench_option_parsers() -> None:
+    """``--backend`` and ``--batch-sizes`` lists: normalised, deduplicated, checked; a pass of
+    the batch mode is the images cycled to a multiple of the largest batch size."""
+    assert parse_backends(" LiteRT, onnxruntime-cpu,litert ") == ["litert", "onnxruntime-cpu"]
+    with pytest.raises(ValueError, match="unknown backend"):
+        parse_backends("litert,cuda")
+    assert parse_batch_sizes("1,2,4,2,16") == [1, 2, 4, 16]
+    with pytest.raises(ValueError):
+        parse_batch_sizes("")
+    images = [object()] * 5
+    assert len(pass_inputs(images, [1, 2, 4])) == 8  # type: ignore[arg-type]
+    assert len(pass_inputs(images, [1])) == 5  # type: ignore[arg-type]
+    assert len(pass_inputs(images, [16, 3])) == 16  # type: ignore[arg-type]
+
+
+@needs_onnx
+def test_bench_static_two_backends(tmp_path: Path) -> None:
+    """``--mode static --backend litert,onnxruntime-cpu``: ``Pose`` and ``PosePipeline`` on both
+    backends in one run, on the same images, with the backend in each row's label, and a cold
+    start per backend."""
+    proc, report = _run_bench(
+        tmp_path / "bench.json",
+        *("--mode", "static", "--quick", "--complexity", "0", "--backend", BACKEND_ARG),
+    )
+    assert report["settings"]["backends"] == list(BACKENDS)
+    assert report["settings"]["backends_requested"] == list(BACKENDS)
+    assert "- backends: litert, onnxruntime-cpu" in proc.stdout
+    assert "onnxruntime " in proc.stdout.splitlines()[3]  # the version, in the header
+    entry = report["results"]["0"]
+    names = {f"{impl}@{b}" for impl in ("ours_pose", "ours_pipeline") for b in BACKENDS}
+    assert set(entry["latency"]) == names
+    assert set(report["labels"]) == names
+    for name, stats in entry["latency"].items():
+        backend = name.split("@")[1]
+        assert report["labels"][name].endswith(f"({backend})")
+        assert f"| 0 | {report['labels'][name]} | " in proc.stdout
+        assert stats["median_ms"] > 0 and stats["p10_ms"] <= stats["median_ms"]
+        assert stats["images"] == 5 and 0 <= stats["images_with_pose"] <= 5
+        assert len(stats["times_ms"][0]) == 5
+    assert set(entry["cold_start"]) == {f"ours_pose@{b}" for b in BACKENDS}
+    for cold in entry["cold_start"].values():
+        assert cold["total_ms"] > 0 and cold["load_ms"] > 0
+
+
+@needs_onnx
+@needs_video
+def test_bench_video_two_backends(tmp_path: Path) -> None:
+    """``--mode video --backend litert,onnxruntime-cpu``: one video ``Pose`` per backend, both
+    in the table."""
+    proc, report = _run_bench(
+        tmp_path / "bench.json",
+        *("--mode", "video", "--quick", "--complexity", "0", "--video-segmentation", "off"),
+        *("--backend", BACKEND_ARG),
+    )
+    video = report["video"]
+    names = [f"ours_pose@{b}" for b in BACKENDS]
+    assert list(video["labels"]) == names
+    group = video["results"]["0"]["segmentation_off"]
+    assert list(group["latency"]) == names
+    for name in names:
+        stats = group["latency"][name]
+        assert f"| {video['labels'][name]} |" in proc.stdout
+        assert stats["median_ms"] > 0 and stats["mean_ms"] > 0
+        assert stats["frames"] == 10 and 0 <= stats["frames_with_pose"] <= 10
+        (runs,) = stats["detector_runs_per_pass"]
+        assert 1 <= runs <= 10
+
+
+@needs_onnx
+def test_bench_models_two_backends(tmp_path: Path) -> None:
+    """``--mode models``: the detector and the selected landmark model alone, per backend."""
+    proc, report = _run_bench(
+        tmp_path / "bench.json",
+        *("--mode", "models", "--quick", "--complexity", "0", "--backend", BACKEND_ARG),
+    )
+    assert "### Model-only latency" in proc.stdout
+    assert "| model | litert | onnxruntime-cpu |" in proc.stdout
+    assert report["results"] == {} and report["video"] is None and report["batch"] is None
+    models = report["models"]
+    assert models["settings"]["backends"] == list(BACKENDS)
+    assert list(models["results"]) == ["pose_detection", "pose_landmark_lite"]
+    for name, per_backend in models["results"].items():
+        assert list(per_backend) == list(BACKENDS)
+        assert per_backend["litert"]["ratio_to_first"] == 1
+        for stats in per_backend.values():
+            assert stats["calls"] == 5
+            assert 0 < stats["p10_ms"] <= stats["median_ms"] <= stats["p90_ms"]
+            assert stats["load_ms"] > 0 and stats["ratio_to_first"] > 0
+            size = 224 if name == "pose_detection" else 256
+            assert stats["input_shape"] == [1, size, size, 3]
+
+
+@needs_onnx
+def test_bench_batch_two_backends(tmp_path: Path) -> None:
+    """``--mode batch``: the ``process`` loop and ``process_batch`` at each batch size, per
+    backend; every pass returns one result per input, as the loop does."""
+    proc, report = _run_bench(
+        tmp_path / "bench.json",
+        *("--mode", "batch", "--quick", "--complexity", "0", "--batch-sizes", "1,2,4"),
+        *("--backend", BACKEND_ARG),
+    )
+    assert "### Batch throughput (`PosePipeline.process_batch`)" in proc.stdout
+    assert "on LiteRT `process_batch` runs the items one after another" in proc.stdout
+    batch = report["batch"]
+    assert batch["settings"]["batch_sizes"] == [1, 2, 4]
+    assert batch["settings"]["complexities"] == [0]
+    assert len(batch["images"]) == 5 and batch["inputs_per_pass"] == 8
+    per_backend = batch["results"]["0"]
+    assert list(per_backend) == list(BACKENDS)
+    for entry in per_backend.values():
+        loop = entry["loop"]
+        assert loop["results"] == 8 and loop["images_per_s"] > 0
+        assert list(entry["batches"]) == ["1", "2", "4"]
+        for size, stats in entry["batches"].items():
+            assert stats["batch_size"] == int(size)
+            assert stats["batches_per_pass"] == 8 // int(size)
+            assert stats["results"] == 8
+            assert stats["images_with_pose"] == loop["images_with_pose"]
+            assert stats["images_per_s_min"] <= stats["images_per_s"] <= stats["images_per_s_max"]
+            assert stats["ms_per_image"] > 0 and stats["speedup_vs_loop"] > 0
+            assert stats["max_abs_diff_vs_loop"] is not None
+            assert stats["max_abs_diff_vs_loop"] <= 1e-3

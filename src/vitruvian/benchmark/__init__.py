@@ -1,8 +1,15 @@
 """``vitruvian bench``: latency, extraction throughput and memory, vitruvian against MediaPipe.
 
-Sections, chosen with ``--mode static|video|extract|soak|all`` (default ``all`` = static, video
-and extract; soak runs only when asked for), each for the selected model complexities
-(``--complexity``, default 0 1 2; 1 in soak mode):
+Sections, chosen with ``--mode static|video|extract|soak|models|batch|all`` (default ``all`` =
+static, video and extract; soak, models and batch run only when asked for), each for the
+selected model complexities (``--complexity``, default 0 1 2; 1 in soak and batch modes):
+
+**Backends** (``--backend litert,onnxruntime-cpu``, a comma-separated list of the names of
+:mod:`vitruvian.models.backends`): the static and video modes time ours on each backend side by
+side in the same run (same inputs, same thread count, passes interleaved), one row per
+implementation and backend, the backend in the row label (``vitruvian `Pose` (litert)``) and in
+the JSON name (``ours_pose@litert``); the models and batch modes take one entry per backend.
+Without ``--backend`` only the default backend is timed, with the plain labels and names.
 
 * **Static-image latency** (:mod:`vitruvian.benchmark.latency`): the per-image time of
   ``process(rgb)`` in static-image mode on the shared images (``coco/images/*.jpg`` and
@@ -54,6 +61,15 @@ and extract; soak runs only when asked for), each for the selected model complex
   frames (``--soak-frames``) and 3,000 static-mode calls (``--soak-images``); growth from the
   baseline sample (frame 2,000) to the end.
 
+* **Model-only latency** (``--mode models``, :mod:`vitruvian.benchmark.model_latency`): the
+  detector and the landmark model of each selected complexity alone (``run`` on one batch-1
+  input, after warm-up), per backend: median and percentiles of ms per call, load time.
+
+* **Batch throughput** (``--mode batch``, :mod:`vitruvian.benchmark.batch`): images/s and ms
+  per image of ``PosePipeline.process_batch`` at each ``--batch-sizes`` (default 1 2 4 8 16)
+  against the one-by-one ``process`` loop, per backend, on the static mode's images (on LiteRT
+  the batches run item by item).
+
 * **Profile** (``--profile``, :mod:`vitruvian.benchmark.profiling`): cProfile's top 20
   functions by own time of ours in video mode at complexity 1.
 
@@ -64,7 +80,8 @@ process started.
 
 Results are printed as Markdown tables on stdout (progress goes to stderr); ``--json PATH`` also
 writes everything, per-call times included (sections under the ``"video"``, ``"extract"``,
-``"soak"`` and ``"profile"`` keys; the static section under ``"results"``).
+``"soak"``, ``"models"``, ``"batch"`` and ``"profile"`` keys; the static section under
+``"results"``).
 
 Usage::
 
@@ -73,6 +90,9 @@ Usage::
     vitruvian bench --quick --complexity 0                      # smoke test
     vitruvian bench --mode extract --complexity 1               # extraction throughput only
     vitruvian bench --mode soak --json soak.json                # memory over 20,000 frames
+    vitruvian bench --mode static --backend litert,onnxruntime-cpu   # backends side by side
+    vitruvian bench --mode models --backend litert,onnxruntime-cpu   # the networks alone
+    vitruvian bench --mode batch --batch-sizes 1,2,4,8,16 --backend litert,onnxruntime-cpu
 """
 
 from __future__ import annotations

@@ -46,6 +46,23 @@ OURS_PIPELINE = "ours_pipeline"
 MEDIAPIPE = "mediapipe"
 
 
+def backend_key(name: str, backend: str | None) -> str:
+    """The JSON name of an implementation on a backend chosen with ``--backend``:
+    ``"ours_pipeline@litert"``; ``name`` itself for the default backend (``None``)."""
+    return name if backend is None else f"{name}@{backend}"
+
+
+def backend_label(label: str, backend: str | None) -> str:
+    """A row label with the backend appended: ``"vitruvian `PosePipeline` (litert)"``;
+    ``label`` itself for the default backend (``None``)."""
+    return label if backend is None else f"{label} ({backend})"
+
+
+def onnxruntime_version() -> str | None:
+    """The installed ONNX Runtime's version (the CPU or the GPU distribution), or ``None``."""
+    return package_version("onnxruntime") or package_version("onnxruntime-gpu")
+
+
 def log(message: str) -> None:
     """Progress message on stderr (stdout carries only the report)."""
     print(message, file=sys.stderr, flush=True)
@@ -136,6 +153,7 @@ def machine_info() -> dict[str, Any]:
         "numpy": np.__version__,
         "opencv": cv2.__version__,
         "litert": package_version("ai-edge-litert"),
+        "onnxruntime": onnxruntime_version(),
         "vitruvian": package_version("vitruvian"),
         "vitruvian_threads": default_num_threads(),
         "load_average": load_average(),

@@ -29,6 +29,8 @@ from vitruvian.benchmark.common import (
     MediaPipeWorker,
     PassResult,
     Runner,
+    backend_key,
+    backend_label,
     decode_images,
     decode_video,
     describe_path,
@@ -62,14 +64,15 @@ print({marker!r} + json.dumps({{
     "import_s": t1 - t0, "load_s": t2 - t1, "decode_s": t3 - t2, "first_frame_s": t4 - t3,
     "total_s": (t1 - t0) + (t2 - t1) + (t4 - t3)}}), flush=True)
 """
-#: ``python -c`` program measuring our cold start; argv: image path, complexity.
+#: ``python -c`` program measuring our cold start; argv: image path, complexity[, backend].
 OURS_COLD_CODE = (
     _COLD_HEAD
     + """\
 import cv2
 from vitruvian.solutions.pose import Pose
 t1 = time.perf_counter()
-pose = Pose(static_image_mode=True, model_complexity=int(sys.argv[2]))
+backend = sys.argv[3] if len(sys.argv) > 3 else None
+pose = Pose(static_image_mode=True, model_complexity=int(sys.argv[2]), backend=backend)
 t2 = time.perf_counter()
 rgb = cv2.cvtColor(cv2.imread(sys.argv[1], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 """
@@ -117,20 +120,25 @@ def time_calls(
 
 
 class OursPoseRunner:
-    """``vitruvian.solutions.pose.Pose(static_image_mode=True, model_complexity=c)``."""
+    """``vitruvian.solutions.pose.Pose(static_image_mode=True, model_complexity=c)``.
 
-    name = OURS_POSE
-    label = "vitruvian `Pose`"
+    Args:
+        images: the decoded images.
+        backend: ``Pose(backend=...)`` (``None``: the default, and the plain name and label).
+    """
 
-    def __init__(self, images: Sequence[np.ndarray]) -> None:
+    def __init__(self, images: Sequence[np.ndarray], backend: str | None = None) -> None:
         self.images = images
+        self.backend = backend
+        self.name = backend_key(OURS_POSE, backend)
+        self.label = backend_label("vitruvian `Pose`", backend)
         self._pose: Any = None
 
     def open(self, complexity: int) -> None:
         from vitruvian.solutions.pose import Pose
 
         self.close()
-        self._pose = Pose(static_image_mode=True, model_complexity=complexity)
+        self._pose = Pose(static_image_mode=True, model_complexity=complexity, backend=self.backend)
 
     def run_pass(self) -> PassResult:
         return time_calls(self._pose.process, self.images, lambda r: r.pose_landmarks is not None)
@@ -147,25 +155,37 @@ class OursPipelineRunner:
     Args:
         images: the decoded images.
         num_threads: inference threads (``None``: the pipeline's default, as ``Pose`` uses).
+        backend: ``PosePipeline(backend=...)`` (``None``: the default, and the plain name and
+            label).
     """
 
-    def __init__(self, images: Sequence[np.ndarray], num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        num_threads: int | None = None,
+        backend: str | None = None,
+    ) -> None:
         self.images = images
         self.num_threads = num_threads
+        self.backend = backend
         if num_threads is None:
-            self.name = OURS_PIPELINE
-            self.label = "vitruvian `PosePipeline`"
+            name = OURS_PIPELINE
+            label = "vitruvian `PosePipeline`"
         else:
-            self.name = f"{OURS_PIPELINE}_{num_threads}t"
+            name = f"{OURS_PIPELINE}_{num_threads}t"
             plural = "" if num_threads == 1 else "s"
-            self.label = f"vitruvian `PosePipeline`, {num_threads} thread{plural}"
+            label = f"vitruvian `PosePipeline`, {num_threads} thread{plural}"
+        self.name = backend_key(name, backend)
+        self.label = backend_label(label, backend)
         self._pipeline: Any = None
 
     def open(self, complexity: int) -> None:
         from vitruvian.pipeline import PosePipeline
 
         self.close()
-        self._pipeline = PosePipeline(complexity, num_threads=self.num_threads)
+        self._pipeline = PosePipeline(
+            complexity, num_threads=self.num_threads, backend=self.backend
+        )
 
     def run_pass(self) -> PassResult:
         return time_calls(self._pipeline.process, self.images, lambda r: r is not None)
@@ -182,15 +202,18 @@ class OursVideoRunner:
     Args:
         frames: the decoded video frames, in order.
         segmentation: ``enable_segmentation``.
+        backend: ``Pose(backend=...)`` (``None``: the default, and the plain name and label).
     """
 
-    label = "vitruvian `Pose`"
-
-    def __init__(self, frames: Sequence[np.ndarray], segmentation: bool) -> None:
+    def __init__(
+        self, frames: Sequence[np.ndarray], segmentation: bool, backend: str | None = None
+    ) -> None:
         self.frames = frames
         self.segmentation = segmentation
-        self.base_name = OURS_POSE
-        self.name = OURS_POSE + ("_seg" if segmentation else "")
+        self.backend = backend
+        self.base_name = backend_key(OURS_POSE, backend)
+        self.name = self.base_name + ("_seg" if segmentation else "")
+        self.label = backend_label("vitruvian `Pose`", backend)
         self._complexity: int | None = None
 
     def open(self, complexity: int) -> None:
@@ -204,6 +227,7 @@ class OursVideoRunner:
             static_image_mode=False,
             model_complexity=self._complexity,
             enable_segmentation=self.segmentation,
+            backend=self.backend,
         )
         try:
             result = time_calls(pose.process, self.frames, lambda r: r.pose_landmarks is not None)
@@ -362,14 +386,19 @@ def measure_video(
     complexity: int,
     segmentation: Sequence[bool],
     repeats: int,
+    backends: Sequence[str | None] = (None,),
 ) -> dict[str, Any]:
-    """Video-mode latency at one complexity, every segmentation setting interleaved together.
+    """Video-mode latency at one complexity, every segmentation setting and backend interleaved
+    together.
 
-    Returns ``{segmentation_key: {"latency": {name: summary}, "ratio": {name: {...}}}}``.
+    Returns ``{segmentation_key: {"latency": {name: summary}, "ratio": {name: {...}}}}``; the
+    MediaPipe agreement is counted against ours on the first backend.
     """
     groups: list[tuple[bool, list[OursVideoRunner | MediaPipeVideoRunner]]] = []
     for seg in segmentation:
-        group: list[OursVideoRunner | MediaPipeVideoRunner] = [OursVideoRunner(frames, seg)]
+        group: list[OursVideoRunner | MediaPipeVideoRunner] = [
+            OursVideoRunner(frames, seg, backend) for backend in backends
+        ]
         if mediapipe is not None:
             group.append(MediaPipeVideoRunner(mediapipe, seg))
         groups.append((seg, group))
@@ -387,18 +416,24 @@ def measure_video(
                         "median": stats["median_ms"] / reference["median_ms"],
                         "mean": stats["mean_ms"] / reference["mean_ms"],
                     }
+            ours = latency[group[0].base_name]["pose"]
             reference["pose_agreement_with_ours"] = sum(
-                a == b for a, b in zip(latency[OURS_POSE]["pose"], reference["pose"], strict=True)
+                a == b for a, b in zip(ours, reference["pose"], strict=True)
             )
         out[segmentation_key(seg)] = {"latency": latency, "ratio": ratio}
     return out
 
 
-def cold_start_once(python: str, code: str, image: Path, complexity: int) -> dict[str, float]:
-    """One fresh-interpreter launch: import + model load + first frame (seconds)."""
+def cold_start_once(
+    python: str, code: str, image: Path, complexity: int, extra: Sequence[str] = ()
+) -> dict[str, float]:
+    """One fresh-interpreter launch: import + model load + first frame (seconds).
+
+    ``extra``: further arguments for the program (ours: the backend).
+    """
     start = time.perf_counter()
     proc = subprocess.run(
-        [python, "-c", code, str(image), str(complexity)],
+        [python, "-c", code, str(image), str(complexity), *extra],
         capture_output=True,
         text=True,
         cwd=tempfile.gettempdir(),
@@ -416,13 +451,19 @@ def cold_start_once(python: str, code: str, image: Path, complexity: int) -> dic
 
 
 def measure_cold_start(
-    launchers: dict[str, tuple[str, str]], image: Path, complexity: int, runs: int
+    launchers: dict[str, tuple[str, str, tuple[str, ...]]],
+    image: Path,
+    complexity: int,
+    runs: int,
 ) -> dict[str, dict[str, Any]]:
-    """``runs`` launches per implementation, alternating; medians of each phase in ms."""
+    """``runs`` launches per implementation, alternating; medians of each phase in ms.
+
+    ``launchers``: per implementation name, the Python, the program and its extra arguments.
+    """
     raw: dict[str, list[dict[str, float]]] = {name: [] for name in launchers}
     for run in range(runs):
-        for name, (python, code) in launchers.items():
-            raw[name].append(cold_start_once(python, code, image, complexity))
+        for name, (python, code, extra) in launchers.items():
+            raw[name].append(cold_start_once(python, code, image, complexity, extra))
             log(
                 f"  c{complexity} cold start {run + 1}/{runs} {name}: "
                 f"{raw[name][-1]['total_s'] * 1e3:.0f} ms"
@@ -461,13 +502,26 @@ def run_static(
     notes: list[str] = report["notes"]
     report["settings"].update(images=len(paths), cold_runs=args.cold_runs)
     report["images"] = [describe_path(p, args.data_dir) for p in paths]
-    runners: list[Runner] = [OursPoseRunner(images), OursPipelineRunner(images)]
+    backends: list[str | None] = list(getattr(args, "backends", None) or [None])
+    pose_runners = [OursPoseRunner(images, backend) for backend in backends]
+    runners: list[Runner] = [*pose_runners]
+    runners += [OursPipelineRunner(images, None, backend) for backend in backends]
     if args.pipeline_threads is not None:
-        runners.append(OursPipelineRunner(images, args.pipeline_threads))
-    launchers: dict[str, tuple[str, str]] = {OURS_POSE: (sys.executable, OURS_COLD_CODE)}
+        runners += [
+            OursPipelineRunner(images, args.pipeline_threads, backend) for backend in backends
+        ]
+    launchers: dict[str, tuple[str, str, tuple[str, ...]]] = {
+        runner.name: (
+            sys.executable,
+            OURS_COLD_CODE,
+            () if runner.backend is None else (runner.backend,),
+        )
+        for runner in pose_runners
+    }
+    primary = pose_runners[0].name  # MediaPipe's agreement and cold-start ratio refer to it
     if mediapipe is not None:
         runners.append(MediaPipeRunner(mediapipe))
-        launchers[MEDIAPIPE] = (mediapipe.python, MEDIAPIPE_COLD_CODE)
+        launchers[MEDIAPIPE] = (mediapipe.python, MEDIAPIPE_COLD_CODE, ())
         ours_sha1 = [hashlib.sha1(img.tobytes()).hexdigest() for img in images]
         theirs_sha1 = mediapipe.load_images(paths)
         same = theirs_sha1 == ours_sha1
@@ -490,7 +544,7 @@ def run_static(
                     ratio[name] = latency[name]["median_ms"] / reference
             agree = sum(
                 a == b
-                for a, b in zip(latency[OURS_POSE]["pose"], latency[MEDIAPIPE]["pose"], strict=True)
+                for a, b in zip(latency[primary]["pose"], latency[MEDIAPIPE]["pose"], strict=True)
             )
             latency[MEDIAPIPE]["pose_agreement_with_ours"] = agree
         entry: dict[str, Any] = {"latency": latency, "ratio": ratio}
@@ -501,7 +555,7 @@ def run_static(
             )
             if MEDIAPIPE in entry["cold_start"]:
                 ref_cold = entry["cold_start"][MEDIAPIPE]["total_ms"]
-                entry["cold_start_ratio"] = entry["cold_start"][OURS_POSE]["total_ms"] / ref_cold
+                entry["cold_start_ratio"] = entry["cold_start"][primary]["total_ms"] / ref_cold
         report["results"][str(complexity)] = entry
     if mediapipe is not None:
         mediapipe.unload()
@@ -515,6 +569,7 @@ def run_video(args: argparse.Namespace, mediapipe: MediaPipeWorker | None) -> di
     log(f"decoding {args.video}" + (f" (first {max_frames} frames)" if max_frames else ""))
     frames = decode_video(args.video, max_frames)
     segmentation = VIDEO_SEGMENTATION[args.video_segmentation]
+    backends: list[str | None] = list(getattr(args, "backends", None) or [None])
     notes: list[str] = []
     video: dict[str, Any] = {
         "video": describe_path(args.video, args.data_dir),
@@ -530,7 +585,10 @@ def run_video(args: argparse.Namespace, mediapipe: MediaPipeWorker | None) -> di
             "timestamps": "default (each process() call advances 33333 us)",
         },
         "inputs_identical": None,
-        "labels": {OURS_POSE: OursVideoRunner.label},
+        "labels": {
+            runner.base_name: runner.label
+            for runner in (OursVideoRunner(frames, False, backend) for backend in backends)
+        },
         "results": {},
         "notes": notes,
     }
@@ -556,7 +614,7 @@ def run_video(args: argparse.Namespace, mediapipe: MediaPipeWorker | None) -> di
         for complexity in args.complexity:
             log(f"complexity {complexity}: video mode")
             video["results"][str(complexity)] = measure_video(
-                frames, mediapipe, complexity, segmentation, args.repeats
+                frames, mediapipe, complexity, segmentation, args.repeats, backends
             )
     finally:
         if mediapipe is not None:

@@ -25,16 +25,107 @@ from vitruvian.benchmark.common import (
     machine_info,
 )
 from vitruvian.benchmark.latency import QUICK_FRAMES, QUICK_IMAGES, VIDEO_SEGMENTATION
+from vitruvian.models.backends import BACKENDS
 
 PROG = "vitruvian bench"
 COMPLEXITIES = (0, 1, 2)
-#: Complexities of ``--mode soak`` when ``--complexity`` is not given.
+#: Complexities of ``--mode soak`` (and ``--mode batch``) when ``--complexity`` is not given.
 SOAK_COMPLEXITIES = (1,)
+BATCH_COMPLEXITIES = (1,)
 DEFAULT_REPEATS = 3
 DEFAULT_COLD_RUNS = 3
-MODES = ("static", "video", "extract", "soak", "all")
+MODES = ("static", "video", "extract", "soak", "models", "batch", "all")
 #: What ``--mode all`` runs.
 ALL_MODES = ("static", "video", "extract")
+#: Modes that run ours only (no MediaPipe worker).
+OURS_ONLY_MODES = ("soak", "models", "batch")
+#: Modes that take ``--backend``.
+BACKEND_MODES = ("static", "video", "models", "batch")
+#: ``--batch-sizes`` default.
+DEFAULT_BATCH_SIZES = "1,2,4,8,16"
+
+
+def parse_backends(text: str) -> list[str]:
+    """``--backend``'s comma-separated list, checked against the backend names (lower-cased,
+    duplicates dropped).
+
+    Raises:
+        ValueError: an empty list or an unknown name.
+    """
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ValueError("--backend needs at least one backend")
+    unknown = [name for name in names if name not in BACKENDS]
+    if unknown:
+        raise ValueError(
+            f"unknown backend {', '.join(map(repr, unknown))}; choose from {', '.join(BACKENDS)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def parse_batch_sizes(text: str) -> list[int]:
+    """``--batch-sizes``'s comma-separated list of positive integers (duplicates dropped).
+
+    Raises:
+        ValueError: an empty list, a non-integer or a size below 1.
+    """
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(
+            f"--batch-sizes must be integers separated by commas, got {text!r}"
+        ) from None
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"--batch-sizes must be integers >= 1, got {text!r}")
+    return list(dict.fromkeys(sizes))
+
+
+def resolve_backends(requested: Sequence[str] | None) -> tuple[list[str | None], list[str]]:
+    """The backends to time: what the runners are given (``[None]``, the default backend, when
+    ``--backend`` is not given) and the concrete backend of each one.
+
+    Names that resolve to the same concrete backend (e.g. ``onnxruntime`` and
+    ``onnxruntime-cpu`` without a GPU) are timed once.
+
+    Raises:
+        BenchError: a backend whose runtime is not installed or cannot start.
+    """
+    from vitruvian.models.assets import ModelError
+    from vitruvian.models.backends import resolve_backend
+
+    try:
+        if requested is None:
+            return [None], [resolve_backend(None)]
+        resolved = list(dict.fromkeys(resolve_backend(name) for name in requested))
+    except (ModelError, ValueError) as exc:
+        raise BenchError(str(exc)) from exc
+    for backend in resolved:
+        check_gpu_backend(backend)
+    return list(resolved), resolved
+
+
+def check_gpu_backend(backend: str) -> None:
+    """Fail early, with a clear message, when a GPU backend cannot run here.
+
+    Raises:
+        BenchError: ``onnxruntime-cuda`` without a working CUDA provider, or
+            ``onnxruntime-tensorrt`` without the TensorRT provider.
+    """
+    if backend not in ("onnxruntime-cuda", "onnxruntime-tensorrt"):
+        return
+    import onnxruntime as ort
+
+    from vitruvian.models.backends import onnxruntime_gpu_works
+    from vitruvian.models.runtime import ONNX_PROVIDERS
+
+    provider = ONNX_PROVIDERS[backend.removeprefix("onnxruntime-")][0]
+    available = ort.get_available_providers()
+    if provider not in available or not onnxruntime_gpu_works():
+        raise BenchError(
+            f"--backend {backend}: ONNX Runtime cannot run {provider} here (it has "
+            f"{', '.join(available)}); install onnxruntime-gpu with a matching CUDA and a "
+            "working GPU, or time onnxruntime-cpu"
+        )
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
@@ -57,7 +148,23 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         default="all",
         help="static: static-image latency and cold start; video: video-mode latency; "
         "extract: offline extraction throughput from the video file; soak: memory over "
-        "20,000+ frames (ours only); all: static, video and extract",
+        "20,000+ frames (ours only); models: model-only latency per backend (ours only); "
+        "batch: PosePipeline.process_batch throughput against batch size (ours only); all: "
+        "static, video and extract",
+    )
+    parser.add_argument(
+        "--backend",
+        default=None,
+        metavar="NAME[,NAME...]",
+        help="inference backends to time side by side, comma-separated, from "
+        f"{', '.join(BACKENDS)} (static, video, models and batch modes; e.g. "
+        "litert,onnxruntime-cpu); default: the default backend only, with the plain labels",
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        default=DEFAULT_BATCH_SIZES,
+        metavar="N[,N...]",
+        help="batch mode: the process_batch sizes to time, comma-separated",
     )
     parser.add_argument(
         "--complexity",
@@ -65,7 +172,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         nargs="+",
         choices=COMPLEXITIES,
         default=None,
-        help="model complexities to benchmark (default: 0 1 2; 1 in soak mode)",
+        help="model complexities to benchmark (default: 0 1 2; 1 in soak and batch modes; "
+        "in models mode, whose landmark models besides the detector)",
     )
     parser.add_argument(
         "--repeats",
@@ -154,10 +262,16 @@ def parse_args(argv: Sequence[str] | None, prog: str = PROG) -> argparse.Namespa
         value = getattr(args, option)
         if value is not None and value < 0:
             parser.error(f"--{option.replace('_', '-')} must be >= 0")
+    try:
+        args.backend = None if args.backend is None else parse_backends(args.backend)
+        args.batch_sizes = parse_batch_sizes(args.batch_sizes)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.video is None:
         args.video = args.data_dir / DEFAULT_VIDEO
     if args.complexity is None:
-        args.complexity = list(SOAK_COMPLEXITIES if args.mode == "soak" else COMPLEXITIES)
+        defaults = {"soak": SOAK_COMPLEXITIES, "batch": BATCH_COMPLEXITIES}
+        args.complexity = list(defaults.get(args.mode, COMPLEXITIES))
     args.complexity = list(dict.fromkeys(args.complexity))
     return args
 
@@ -165,12 +279,16 @@ def parse_args(argv: Sequence[str] | None, prog: str = PROG) -> argparse.Namespa
 def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[str, Any]:
     """Run every selected measurement and return the report (see
     :func:`vitruvian.benchmark.report.render_markdown`)."""
+    from vitruvian.benchmark.batch import run_batch
     from vitruvian.benchmark.extraction import run_extract
     from vitruvian.benchmark.latency import run_static, run_video
+    from vitruvian.benchmark.model_latency import run_models
     from vitruvian.benchmark.profiling import run_profile
     from vitruvian.benchmark.soak import run_soak
 
     modes = ALL_MODES if args.mode == "all" else (args.mode,)
+    requested = getattr(args, "backend", None)
+    args.backends, resolved = resolve_backends(requested)
     notes: list[str] = []
     report: dict[str, Any] = {
         "command": command or shlex.join([sys.executable, *sys.argv]),
@@ -188,6 +306,8 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
             "static_image_mode": True,
             "pipeline_threads": args.pipeline_threads,
             "profile": bool(args.profile),
+            "backends_requested": requested,
+            "backends": resolved,
         },
         "images": [],
         "versions": {},
@@ -197,11 +317,23 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
         "video": None,
         "extract": None,
         "soak": None,
+        "models": None,
+        "batch": None,
         "profile": None,
         "notes": notes,
     }
+    if requested is not None and len(resolved) < len(requested):
+        notes.append(
+            f"--backend {','.join(requested)} resolves to {', '.join(resolved)} here; each "
+            "concrete backend is timed once."
+        )
+    if requested is not None and any(mode not in BACKEND_MODES for mode in modes):
+        notes.append(
+            "--backend applies to the static, video, models and batch modes; the extract and "
+            "soak modes and --profile use the default backend."
+        )
     mediapipe: MediaPipeWorker | None = None
-    compared = [mode for mode in modes if mode != "soak"]
+    compared = [mode for mode in modes if mode not in OURS_ONLY_MODES]
     if args.reference_python and compared:
         log(f"starting the MediaPipe worker with {args.reference_python}")
         mediapipe = MediaPipeWorker(args.reference_python)
@@ -213,8 +345,8 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
             "with mediapipe 0.10.14 installed (with make: "
             f"`{REFERENCE_ENV_VAR}=PATH/TO/python make bench`)."
         )
-    if args.mode == "soak" and args.reference_python:
-        notes.append("soak mode runs ours only; the reference Python is not used.")
+    if args.mode in OURS_ONLY_MODES and args.reference_python:
+        notes.append(f"{args.mode} mode runs ours only; the reference Python is not used.")
     try:
         if "static" in modes:
             run_static(args, report, mediapipe)
@@ -224,6 +356,10 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
             report["extract"] = run_extract(args, mediapipe)
         if "soak" in modes:
             report["soak"] = run_soak(args)
+        if "models" in modes:
+            report["models"] = run_models(args, resolved)
+        if "batch" in modes:
+            report["batch"] = run_batch(args, resolved)
         if args.profile:
             report["profile"] = run_profile(args)
     finally:

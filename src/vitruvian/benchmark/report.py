@@ -255,6 +255,88 @@ def render_soak(section: dict[str, Any]) -> list[str]:
     return [*lines, "", *[f"Note: {line}" for line in sample_lines]]
 
 
+def render_models(section: dict[str, Any]) -> list[str]:
+    """Markdown lines of the model-only section: one row per model and backend."""
+    settings = section["settings"]
+    backends = settings["backends"]
+    lines = [
+        "### Model-only latency",
+        "",
+        f"- each model alone (no pre- or post-processing), batch 1, on a fixed input "
+        f"({settings['input']}), {settings['num_threads']} threads on every backend; "
+        f"{settings['warmup_runs']} warm-up calls, then {settings['rounds']} "
+        f"round{'' if settings['rounds'] == 1 else 's'} of {settings['runs_per_round']} timed "
+        "`run` calls per backend, interleaved; load = the model's load time (ONNX conversion "
+        "excluded); CPU ms/call = process CPU time (all threads) per call",
+        "",
+        "| model | input | backend | median ms | p10 ms | p90 ms | mean ms | CPU ms/call "
+        f"| load ms | vs {backends[0]} (median) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, per_backend in section["results"].items():
+        for backend, stats in per_backend.items():
+            shape = "x".join(str(d) for d in stats["input_shape"])
+            ratio = "1 (ref)" if backend == backends[0] else f"{stats['ratio_to_first']:.2f}x"
+            lines.append(
+                f"| {section['labels'][name]} | {shape} | {backend} | {stats['median_ms']:.2f} "
+                f"| {stats['p10_ms']:.2f} | {stats['p90_ms']:.2f} | {stats['mean_ms']:.2f} "
+                f"| {stats['cpu_ms_per_call']:.2f} | {stats['load_ms']:.0f} | {ratio} |"
+            )
+    if len(backends) > 1:
+        lines += [
+            "",
+            "Median ms per call, side by side:",
+            "",
+            "| model | " + " | ".join(backends) + " |",
+            "|---|" + "---:|" * len(backends),
+        ]
+        for name, per_backend in section["results"].items():
+            lines.append(
+                f"| {section['labels'][name]} | "
+                + " | ".join(f"{per_backend[b]['median_ms']:.2f}" for b in backends)
+                + " |"
+            )
+    return lines
+
+
+def render_batch(section: dict[str, Any]) -> list[str]:
+    """Markdown lines of the batch section: the loop, then each batch size, per backend."""
+    settings = section["settings"]
+    repeats = settings["repeats"]
+    lines = [
+        "### Batch throughput (`PosePipeline.process_batch`)",
+        "",
+        f"- {len(section['images'])} images, {section['inputs_per_pass']} per pass; "
+        f"{settings['num_threads']} threads on every backend; per configuration 1 warm-up + "
+        f"{repeats} timed pass{'' if repeats == 1 else 'es'}, interleaved; loop = "
+        "`process(image)` one by one; batch B = `process_batch` on slices of B images; "
+        "images/s from the median pass (range over the passes); CPU ms/img = process CPU time "
+        "(all threads) per image; max diff = largest landmark difference from the loop's "
+        "results (normalised units)",
+        "",
+        "| c | backend | batch size | images/s | ms/image | CPU ms/img | vs loop "
+        "| images with pose | max diff |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, per_backend in section["results"].items():
+        for backend, entry in per_backend.items():
+            rows = [("loop", entry["loop"]), *entry["batches"].items()]
+            for size, stats in rows:
+                is_loop = size == "loop"
+                diff = stats.get("max_abs_diff_vs_loop")
+                diff_text = "–" if is_loop else ("poses differ" if diff is None else f"{diff:.1e}")
+                speedup = "1 (ref)" if is_loop else f"{stats['speedup_vs_loop']:.2f}x"
+                lines.append(
+                    f"| {key} | {backend} | {'loop (`process`)' if is_loop else size} "
+                    f"| {stats['images_per_s']:.1f} "
+                    f"({stats['images_per_s_min']:.1f}–{stats['images_per_s_max']:.1f}) "
+                    f"| {stats['ms_per_image']:.2f} | {stats['cpu_ms_per_image']:.1f} "
+                    f"| {speedup} | {stats['images_with_pose']}/{stats['results']} "
+                    f"| {diff_text} |"
+                )
+    return [*lines, "", *[f"Note: {note}" for note in section["notes"]]]
+
+
 def render_profile(section: dict[str, Any]) -> list[str]:
     """Markdown lines of the profile section: the top functions by own time."""
     lines = [
@@ -283,15 +365,23 @@ def render_markdown(report: dict[str, Any]) -> str:
     """The whole report as Markdown: machine, then each section that ran, then notes."""
     machine = report["machine"]
     mp_versions = report["versions"].get(MEDIAPIPE)
+    backends = report["settings"].get("backends") or []
+    onnx = (
+        f"onnxruntime {machine.get('onnxruntime')}, "
+        if any(b.startswith("onnxruntime") for b in backends)
+        else ""
+    )
     lines = [
         "## Pose latency: vitruvian vs MediaPipe",
         "",
         f"- machine: {machine['cpu']}, {machine['cores']} cores "
         f"({machine['usable_cores']} usable), {machine['platform']}",
         f"- ours: python {machine['python']}, numpy {machine['numpy']}, "
-        f"opencv {machine['opencv']}, litert {machine['litert']}, "
+        f"opencv {machine['opencv']}, litert {machine['litert']}, {onnx}"
         f"vitruvian {machine['vitruvian']} ({machine['vitruvian_threads']} inference threads)",
     ]
+    if report["settings"].get("backends_requested") is not None:
+        lines.append(f"- backends: {', '.join(backends)}")
     if mp_versions:
         lines.append(
             f"- reference: mediapipe {mp_versions['mediapipe']}, python {mp_versions['python']}, "
@@ -305,6 +395,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", *render_extract(report["extract"])]
     if report.get("soak"):
         lines += ["", *render_soak(report["soak"])]
+    if report.get("models"):
+        lines += ["", *render_models(report["models"])]
+    if report.get("batch"):
+        lines += ["", *render_batch(report["batch"])]
     if report.get("profile"):
         lines += ["", *render_profile(report["profile"])]
     if report["notes"]:
