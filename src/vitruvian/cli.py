@@ -42,6 +42,7 @@ from vitruvian.models.assets import (
     import_model_file,
     model_status,
 )
+from vitruvian.options import BACKENDS
 
 if TYPE_CHECKING:
     from vitruvian.io.runner import RunOptions, RunSummary
@@ -50,19 +51,11 @@ if TYPE_CHECKING:
 __all__ = ["cli", "main"]
 
 DEFAULT_DEMO_OUT = Path("out") / "demo"
-_BACKENDS = (
-    "auto",
-    "litert",
-    "onnxruntime",
-    "onnxruntime-cpu",
-    "onnxruntime-cuda",
-    "onnxruntime-tensorrt",
-)
 
 #: ``--backend``, shared by the commands that run the models.
 backend_option = click.option(
     "--backend",
-    type=click.Choice(_BACKENDS),
+    type=click.Choice(BACKENDS),
     default=None,
     help="Inference backend: litert (CPU), onnxruntime[-cpu|-cuda|-tensorrt], or auto (CUDA "
     "through ONNX Runtime when onnxruntime-gpu and a GPU work, else LiteRT). "

@@ -6,6 +6,16 @@ from __future__ import annotations
 import math
 import numbers
 
+#: Accepted ``backend=`` values (see :mod:`vitruvian.models.backends`).
+BACKENDS: tuple[str, ...] = (
+    "auto",
+    "litert",
+    "onnxruntime",
+    "onnxruntime-cpu",
+    "onnxruntime-cuda",
+    "onnxruntime-tensorrt",
+)
+
 
 def check_confidence(name: str, value: object) -> float:
     """Return ``value`` as a float in [0, 1] or raise (TypeError/ValueError) naming ``name``."""

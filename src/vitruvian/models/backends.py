@@ -27,18 +27,12 @@ from functools import lru_cache
 
 from vitruvian.models.assets import ModelError, cache_dir, model_path
 from vitruvian.models.runtime import OnnxModel, TFLiteModel
+from vitruvian.options import BACKENDS
+
+__all__ = ["BACKENDS", "BACKEND_ENV", "load_model", "onnxruntime_gpu_works", "resolve_backend"]
 
 #: Environment variable naming the default backend.
 BACKEND_ENV = "VITRUVIAN_BACKEND"
-#: Accepted ``backend=`` values.
-BACKENDS: tuple[str, ...] = (
-    "auto",
-    "litert",
-    "onnxruntime",
-    "onnxruntime-cpu",
-    "onnxruntime-cuda",
-    "onnxruntime-tensorrt",
-)
 _ONNX_HINT = "pip install 'vitruvian[onnx]' (CPU) or 'vitruvian[gpu]' (CUDA)"
 
 Model = TFLiteModel | OnnxModel
