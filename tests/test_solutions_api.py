@@ -196,7 +196,12 @@ def test_defaults_match_mediapipe() -> None:
     import inspect
 
     parameters = inspect.signature(mp.solutions.pose.Pose).parameters
-    assert {name: p.default for name, p in parameters.items()} == {
+    # MediaPipe's positional parameters, in order, with its defaults; then vitruvian's own
+    # options, keyword-only, so positional MediaPipe calls mean the same thing.
+    positional = {name: p.default for name, p in parameters.items() if p.kind is not p.KEYWORD_ONLY}
+    extra = {name: p.default for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY}
+    assert extra == {"backend": None}
+    assert positional == {
         "static_image_mode": False,
         "model_complexity": 1,
         "smooth_landmarks": True,
