@@ -21,6 +21,10 @@ in order, and a decoding failure is reported after the frames before it, as in a
 Images and cameras are read in the loop's own thread (a camera must not be read ahead: its
 frames would be stale by the time they are processed).
 
+Batches: with ``RunOptions.batch_size > 1`` the video files that run in video mode are
+processed first, that many at a time, with their crops batched across videos
+(:meth:`vitruvian.extract.PoseExtractor.extract_many`); each gets the rows it would get alone.
+
 Errors: a source that cannot be read (:class:`~vitruvian.io.sources.SourceReadError`: corrupt
 image, video that cannot be opened or stops decoding mid-way, camera that fails) is reported
 through ``on_error`` and skipped, after its decoded frames have been processed and written;
@@ -77,8 +81,9 @@ class RunOptions:
             see :mod:`vitruvian.models.backends`).
         batch_size: video files processed together in video mode, their crops batched
             (:meth:`vitruvian.extract.PoseExtractor.extract_many`); 1 processes one source
-            after another. Their rows then interleave (each video's rows stay in order).
-            Annotated output and the preview window need 1.
+            after another. These videos then run first, before the other sources, and their
+            rows interleave (each video's rows stay in order). Annotated output and the
+            preview window need 1.
     """
 
     static_image_mode: bool | None = None
