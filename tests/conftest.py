@@ -1,4 +1,5 @@
-"""Shared test configuration: the Hypothesis profiles of the property-based tests.
+"""Shared test configuration: the Hypothesis profiles of the property-based tests, and the
+``real_models`` fixture (the verified model files of the real cache).
 
 * ``fast`` (the default, used by ``make test``): 60 examples per property, so the whole of
   ``tests/test_fuzz.py`` stays well under 30 s.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
@@ -37,3 +39,17 @@ for _name, _examples in PROFILE_EXAMPLES.items():
     )
 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+
+@pytest.fixture(scope="session")
+def real_models() -> dict[str, Path]:
+    """The verified models in the real cache (fetched once if missing; skip when impossible)."""
+    from vitruvian.models import MODEL_NAMES, ModelError, model_path
+
+    paths = {}
+    for name in MODEL_NAMES:
+        try:
+            paths[name] = model_path(name)
+        except ModelError as exc:
+            pytest.skip(f"real models unavailable (run `make models`): {exc}")
+    return paths

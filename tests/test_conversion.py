@@ -48,7 +48,7 @@ from vitruvian.conversion.tflite_to_onnx import (
     convert_tflite,
     graph_to_onnx,
 )
-from vitruvian.models import CACHE_ENV, MODEL_NAMES, ModelError, cache_dir, model_path
+from vitruvian.models import CACHE_ENV, MODEL_NAMES, ModelError, cache_dir
 from vitruvian.models.backends import (
     BACKEND_ENV,
     BACKENDS,
@@ -351,31 +351,19 @@ def test_densify_bad_traversal_order() -> None:
 
 
 @pytest.fixture(scope="module")
-def model_paths() -> dict[str, Path]:
-    """The verified ``.tflite`` files of the real cache (skip when they cannot be had)."""
-    paths = {}
-    for name in MODEL_NAMES:
-        try:
-            paths[name] = model_path(name)
-        except ModelError as exc:
-            pytest.skip(f"real models unavailable (run `make models`): {exc}")
-    return paths
-
-
-@pytest.fixture(scope="module")
-def graphs(model_paths: dict[str, Path]) -> dict[str, Graph]:
+def graphs(real_models: dict[str, Path]) -> dict[str, Graph]:
     """``read_tflite`` of each model."""
-    return {name: read_tflite(path) for name, path in model_paths.items()}
+    return {name: read_tflite(path) for name, path in real_models.items()}
 
 
 @pytest.fixture(scope="module")
-def raw_operators(model_paths: dict[str, Path]) -> dict[str, list[Operator]]:
+def raw_operators(real_models: dict[str, Path]) -> dict[str, list[Operator]]:
     """Each model's operators straight from the ``tflite`` package, nothing folded."""
     import tflite
     from tflite.utils import BUILTIN_OPCODE2NAME
 
     result = {}
-    for name, path in model_paths.items():
+    for name, path in real_models.items():
         model = tflite.Model.GetRootAsModel(path.read_bytes(), 0)
         graph = model.Subgraphs(0)
         ops = []
@@ -442,7 +430,7 @@ def test_reader_densifies_the_detector(
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_unpacked_weights_equal_litert(
     name: str,
-    model_paths: dict[str, Path],
+    real_models: dict[str, Path],
     graphs: dict[str, Graph],
     raw_operators: dict[str, list[Operator]],
 ) -> None:
@@ -455,7 +443,7 @@ def test_unpacked_weights_equal_litert(
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     interpreter = Interpreter(
-        model_path=str(model_paths[name]),
+        model_path=str(real_models[name]),
         experimental_preserve_all_tensors=True,
         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
     )
@@ -508,9 +496,9 @@ def _not_a_model(kind: str, source: bytes) -> bytes:
         "truncated-0.999",
     ],
 )
-def test_reader_refuses_non_models(kind: str, model_paths: dict[str, Path], tmp_path: Path) -> None:
+def test_reader_refuses_non_models(kind: str, real_models: dict[str, Path], tmp_path: Path) -> None:
     path = tmp_path / "broken.tflite"
-    path.write_bytes(_not_a_model(kind, model_paths[DETECTOR].read_bytes()))
+    path.write_bytes(_not_a_model(kind, real_models[DETECTOR].read_bytes()))
     with pytest.raises(ConversionError, match="broken.tflite") as info:
         read_tflite(path)
     message = str(info.value)
@@ -990,17 +978,17 @@ def test_elementwise_ops_and_reshape_keep_nhwc_semantics() -> None:
 
 
 @pytest.fixture(scope="module")
-def tflite_models(model_paths: dict[str, Path]) -> Iterator[dict[str, TFLiteModel]]:
-    models = {name: TFLiteModel(path) for name, path in model_paths.items()}
+def tflite_models(real_models: dict[str, Path]) -> Iterator[dict[str, TFLiteModel]]:
+    models = {name: TFLiteModel(path) for name, path in real_models.items()}
     yield models
     for model in models.values():
         model.close()
 
 
 @pytest.fixture(scope="module")
-def onnx_models(model_paths: dict[str, Path]) -> Iterator[dict[str, OnnxModel]]:
+def onnx_models(real_models: dict[str, Path]) -> Iterator[dict[str, OnnxModel]]:
     """The converted models (from the real cache, converted there on first use) on the CPU."""
-    models = {name: OnnxModel(onnx_model_path(name), device="cpu") for name in model_paths}
+    models = {name: OnnxModel(onnx_model_path(name), device="cpu") for name in real_models}
     yield models
     for model in models.values():
         model.close()
@@ -1013,7 +1001,7 @@ def _read_rgb(path: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def real_inputs(model_paths: dict[str, Path]) -> dict[str, np.ndarray]:
+def real_inputs(real_models: dict[str, Path]) -> dict[str, np.ndarray]:
     """Real model inputs: each test image letterboxed for the detector, and the landmark crop of
     its detected person (built with the pipeline's own helpers, on LiteRT)."""
     images = [DATA_DIR / "tfjs" / "pose.jpg"]
@@ -1193,14 +1181,14 @@ def _sha256(path: Path) -> str:
 
 @pytest.fixture
 def lite_cache(
-    model_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    real_models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """A temporary model cache holding only a copy of ``pose_landmark_lite.tflite``."""
     directory = tmp_path / "cache"
     directory.mkdir()
     monkeypatch.setenv(CACHE_ENV, str(directory))
     assert cache_dir() == directory  # never touch the real cache from here on
-    shutil.copyfile(model_paths["pose_landmark_lite"], directory / "pose_landmark_lite.tflite")
+    shutil.copyfile(real_models["pose_landmark_lite"], directory / "pose_landmark_lite.tflite")
     return directory
 
 
@@ -1334,7 +1322,7 @@ def test_resolve_backend_reads_the_environment(monkeypatch: pytest.MonkeyPatch) 
         resolve_backend(None)
 
 
-def test_load_model_backends(model_paths: dict[str, Path]) -> None:
+def test_load_model_backends(real_models: dict[str, Path]) -> None:
     litert = load_model("pose_landmark_lite", "litert", num_threads=1)
     assert isinstance(litert, TFLiteModel)
     converted = load_model("pose_landmark_lite", "onnxruntime-cpu", num_threads=1)
@@ -1345,7 +1333,7 @@ def test_load_model_backends(model_paths: dict[str, Path]) -> None:
         load_model("pose_landmark_lite", "auto")
 
 
-def test_cuda_backend_without_onnxruntime_gpu(model_paths: dict[str, Path]) -> None:
+def test_cuda_backend_without_onnxruntime_gpu(real_models: dict[str, Path]) -> None:
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this ONNX Runtime has the CUDA provider")
     assert resolve_backend("onnxruntime-cuda") == "onnxruntime-cuda"

@@ -47,18 +47,6 @@ NPM_MEMBERS = {
 WHEEL_FULL_MEMBER = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
 
 
-@pytest.fixture(scope="session")
-def real_models() -> dict[str, Path]:
-    """The verified models in the real cache (fetched once if missing; skip when impossible)."""
-    paths = {}
-    for name in MODEL_NAMES:
-        try:
-            paths[name] = model_path(name)
-        except ModelError as exc:
-            pytest.skip(f"real models unavailable (run `make models`): {exc}")
-    return paths
-
-
 @pytest.fixture
 def tmp_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty model cache for one test."""

@@ -49,7 +49,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -116,7 +116,7 @@ _END = object()
 
 def prefetch(
     items: Iterable[T], maxsize: int = DEFAULT_QUEUE_SIZE, *, name: str = "vitruvian-decode"
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """Iterate over ``items`` in a background thread, up to ``maxsize`` items ahead.
 
     The items come out in their original order. ``items`` is iterated (and, when it is a
@@ -347,12 +347,12 @@ class PoseExtractor:
         batch_size: int,
         max_frames: int | None,
         on_error: Callable[[SourceReadError], None] | None = None,
-    ) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
+    ) -> Generator[tuple[FrameInfo, PoseResult | None], None, None]:
         """:meth:`extract_many` on resolved sources. With ``on_error``, a video that fails is
         handed to it and dropped, and the others go on; without, the error is raised."""
         pending = list(reversed(sources))  # pop() takes them in the order given
         pipeline = self.tracker.pipeline
-        slots: list[tuple[PoseTracker, Iterator[Frame]]] = []
+        slots: list[tuple[PoseTracker, Generator[Frame, None, None]]] = []
 
         def open_next() -> None:
             while pending and len(slots) < batch_size:
@@ -364,7 +364,7 @@ class PoseExtractor:
                 )
                 slots.append((tracker, prefetch(source.frames(max_frames), self.queue_size)))
 
-        def next_frame(slot: tuple[PoseTracker, Iterator[Frame]]) -> Frame | None:
+        def next_frame(slot: tuple[PoseTracker, Generator[Frame, None, None]]) -> Frame | None:
             try:
                 return next(slot[1], None)
             except SourceReadError as exc:
@@ -381,7 +381,7 @@ class PoseExtractor:
                     frame = next_frame(slot)
                     if frame is None:
                         slots.remove(slot)
-                        slot[1].close()  # type: ignore[attr-defined]
+                        slot[1].close()
                     else:
                         step.append((slot[0], frame))
                 open_next()
@@ -397,7 +397,7 @@ class PoseExtractor:
                 yield from zip(infos, poses, strict=True)
         finally:
             for _, frames in slots:
-                frames.close()  # type: ignore[attr-defined]
+                frames.close()
 
     def close(self) -> None:
         """Release the models."""

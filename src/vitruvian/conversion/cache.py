@@ -17,27 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from vitruvian.models.assets import ModelError, cache_lock, verified_model
+from vitruvian.models.assets import (
+    ModelError,
+    cache_lock,
+    file_sha256,
+    verified_model,
+    write_cache_file,
+)
 
 ONNX_SUFFIX = ".onnx"
 RECORD_SUFFIX = ".onnx.json"
 _INSTALL_HINT = "pip install 'vitruvian[onnx]' (or 'vitruvian[gpu]' for CUDA)"
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _expected_record(name: str, source_sha256: str) -> dict[str, Any]:
@@ -63,7 +57,7 @@ def _valid_cached(onnx_path: Path, record_path: Path, expected: dict[str, Any]) 
         if record.get(key) != value:
             return f"made from a different {key.replace('_', ' ')}"
     try:
-        digest, size = _sha256(onnx_path)
+        digest, size = file_sha256(onnx_path)
     except OSError as exc:
         return f"unreadable ({exc})"
     if digest != record.get("sha256") or size != record.get("size"):
@@ -80,20 +74,6 @@ def onnx_state(name: str, tflite_path: Path, source_sha256: str | None) -> str:
         return "-"
     reason = _valid_cached(onnx_path, record_path, _expected_record(name, source_sha256))
     return "converted" if reason is None else "stale"
-
-
-def _write_atomic(directory: Path, target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".incoming-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def onnx_model_path(name: str, *, download: bool = True) -> Path:
@@ -127,13 +107,13 @@ def onnx_model_path(name: str, *, download: bool = True) -> Path:
             print(f"vitruvian: re-converting {name} to ONNX: {reason}", flush=True, file=sys.stderr)
         data = _convert(name, tflite_path)
         try:
-            _write_atomic(directory, onnx_path, data)
+            write_cache_file(directory, onnx_path, data)
             record = {
                 **expected,
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "size": len(data),
             }
-            _write_atomic(directory, record_path, (json.dumps(record, indent=1) + "\n").encode())
+            write_cache_file(directory, record_path, (json.dumps(record, indent=1) + "\n").encode())
         except OSError as exc:
             raise ModelError(
                 f"cannot write the converted model to {directory} ({exc}); free some space or "

@@ -27,7 +27,7 @@ from vitruvian.conversion.tflite_reader import ConversionError, Graph, Operator,
 #: ONNX opset of the converted models (ONNX Runtime 1.14+, onnxruntime-web, TensorRT 8.6+).
 OPSET = 17
 #: Bumped whenever the converter's output changes; part of the cache key of converted files.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 BATCH_DIM = "batch"
 
 _TO_NCHW = (0, 3, 1, 2)
@@ -52,6 +52,7 @@ class _Builder:
         #: (TFLite tensor index, layout) -> name of a transposed copy already made.
         self._transposed: dict[tuple[int, str], str] = {}
         self._graph_outputs = set(graph.outputs)
+        self._shared: dict[tuple[str, tuple[int, ...], bytes], str] = {}
         self.names = {i: self._unique(t.name or f"tensor_{i}") for i, t in graph.tensors.items()}
 
     # -- names and constants ---------------------------------------------------------------------
@@ -74,6 +75,13 @@ class _Builder:
         name = self._unique(hint)
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
+
+    def shared_constant(self, array: np.ndarray, hint: str) -> str:
+        """A small constant stored once however often it is used (clip bounds, empty roi)."""
+        key = (array.dtype.str, array.shape, array.tobytes())
+        if key not in self._shared:
+            self._shared[key] = self.constant(array, hint)
+        return self._shared[key]
 
     def node(self, op_type: str, inputs: list[str], output: str | None = None, **attrs: Any) -> str:
         output = output or self.fresh(op_type.lower())
@@ -146,17 +154,18 @@ class _Builder:
             return
         raw = self.fresh(f"{self.names[index]}_preact")
         emit(raw)
-        target = self.output(index, layout)
+        self.apply_activation(kind, raw, self.output(index, layout))
+
+    def apply_activation(self, kind: str, source: str, target: str) -> None:
+        """Write activation ``kind`` (a TFLite activation name) of ``source`` to ``target``."""
+        clips = {"RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
         if kind == "RELU":
-            self.node("Relu", [raw], target)
-        elif kind == "RELU6":
-            lo, hi = self.constant(np.float32(0), "zero"), self.constant(np.float32(6), "six")
-            self.node("Clip", [raw, lo, hi], target)
-        elif kind == "RELU_N1_TO_1":
-            lo, hi = self.constant(np.float32(-1), "minus_one"), self.constant(np.float32(1), "one")
-            self.node("Clip", [raw, lo, hi], target)
+            self.node("Relu", [source], target)
+        elif kind in clips:
+            lo, hi = (self.shared_constant(np.float32(v), "clip") for v in clips[kind])
+            self.node("Clip", [source, lo, hi], target)
         elif kind == "TANH":
-            self.node("Tanh", [raw], target)
+            self.node("Tanh", [source], target)
         else:
             raise ConversionError(f"unsupported fused activation {kind}")
 
@@ -276,7 +285,7 @@ def _resize_bilinear(b: _Builder, op: Operator) -> None:
     else:
         mode = "asymmetric"
     source = b.value(op.inputs[0], "NCHW")
-    roi = b.constant(np.zeros(0, np.float32), "roi")
+    roi = b.shared_constant(np.zeros(0, np.float32), "roi")
     scales = np.array([1.0, 1.0, out_h / in_h, out_w / in_w], np.float32)
     # ONNX sizes the output floor(n * scale) with the float32 scale (checked in float64, as the
     # spec's reference does): use scales only for whole-number ratios, where that is exact.
@@ -350,19 +359,19 @@ def _depth_to_space(b: _Builder, op: Operator) -> None:
     )
 
 
-def _unary(onnx_op: str, **attrs: Any) -> Callable[[_Builder, Operator], None]:
+def _logistic(b: _Builder, op: Operator) -> None:
+    layout = b.layout(op.inputs[0])
+    b.node("Sigmoid", [b.value(op.inputs[0])], b.output(op.outputs[0], layout))
+
+
+def _activation(kind: str) -> Callable[[_Builder, Operator], None]:
+    """A standalone activation op (RELU, RELU6, TANH), as its fused form is emitted."""
+
     def convert(b: _Builder, op: Operator) -> None:
         layout = b.layout(op.inputs[0])
-        source = b.value(op.inputs[0])
-        b.node(onnx_op, [source], b.output(op.outputs[0], layout), **attrs)
+        b.apply_activation(kind, b.value(op.inputs[0]), b.output(op.outputs[0], layout))
 
     return convert
-
-
-def _relu6(b: _Builder, op: Operator) -> None:
-    layout = b.layout(op.inputs[0])
-    lo, hi = b.constant(np.float32(0), "zero"), b.constant(np.float32(6), "six")
-    b.node("Clip", [b.value(op.inputs[0]), lo, hi], b.output(op.outputs[0], layout))
 
 
 CONVERTERS: dict[str, Callable[[_Builder, Operator], None]] = {
@@ -377,10 +386,10 @@ CONVERTERS: dict[str, Callable[[_Builder, Operator], None]] = {
     "RESHAPE": _reshape,
     "CONCATENATION": _concatenation,
     "DEPTH_TO_SPACE": _depth_to_space,
-    "LOGISTIC": _unary("Sigmoid"),
-    "RELU": _unary("Relu"),
-    "TANH": _unary("Tanh"),
-    "RELU6": _relu6,
+    "LOGISTIC": _logistic,
+    "RELU": _activation("RELU"),
+    "RELU6": _activation("RELU6"),
+    "TANH": _activation("TANH"),
 }
 
 

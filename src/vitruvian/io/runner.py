@@ -317,5 +317,5 @@ def _run_batched(
             summary.stopped = "error"
             return False
         finally:
-            results.close()  # type: ignore[attr-defined]
+            results.close()
     return True

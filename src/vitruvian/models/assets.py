@@ -248,7 +248,8 @@ def _cached_file(name: str) -> Path:
     return cache_dir() / f"{name}.tflite"
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
+def file_sha256(path: Path) -> tuple[str, int]:
+    """``(sha256 hex digest, size in bytes)`` of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
@@ -290,7 +291,7 @@ def verify(path: str | os.PathLike[str], name: str) -> str:
     _check_name(name)
     path = Path(path)
     try:
-        digest, size = _hash_file(path)
+        digest, size = file_sha256(path)
     except FileNotFoundError:
         raise ModelError(
             f"model file {path} does not exist; fetch it with `vitruvian models fetch {name}` "
@@ -312,7 +313,7 @@ def model_status(name: str) -> ModelStatus:
     if not path.exists():
         return ModelStatus(name, path, "missing", None)
     try:
-        digest, size = _hash_file(path)
+        digest, size = file_sha256(path)
     except OSError as exc:
         return ModelStatus(name, path, "corrupt", None, f"cannot read: {exc}")
     if digest not in _accepted(name):
@@ -501,6 +502,28 @@ def _read_chunks(src: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
+def write_cache_file(directory: Path, target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` in the cache ``directory`` atomically (a temporary file,
+    flushed to disk, then renamed over ``target``), as model files are installed. Call it while
+    holding :func:`cache_lock`.
+
+    Raises:
+        OSError: the file cannot be written (the temporary file is removed).
+    """
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_directory(directory)
+
+
 def _fsync_directory(directory: Path) -> None:
     """Make a rename in ``directory`` durable (POSIX; a no-op where directories cannot be
     opened)."""
@@ -551,7 +574,7 @@ def _install_stream(src: IO[bytes]) -> tuple[str | None, str, int]:
             if name is None:
                 return None, hexdigest, size
             target = directory / f"{name}.tflite"
-            if target.is_file() and _hash_file(target)[0] == hexdigest:
+            if target.is_file() and file_sha256(target)[0] == hexdigest:
                 return name, hexdigest, size  # already there; the temporary file goes
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
@@ -691,7 +714,7 @@ def import_model_file(path: str | os.PathLike[str]) -> list[str]:
     sizes = {f.size for f in _pinned_files()}
     try:
         if path.stat().st_size not in sizes:
-            digest, size = _hash_file(path)
+            digest, size = file_sha256(path)
             name: str | None = None
         else:
             with open(path, "rb") as fh:
