@@ -1190,3 +1190,27 @@ def test_mask_to_image_orientation():
     out = mask_to_image(mask_left, m_rot, width, height)
     assert out[30, 100] == pytest.approx(1.0)
     assert out[70, 100] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("rotation", [0.0, 0.3, -1.1])
+def test_mask_to_image_is_the_same_for_any_opencv_thread_count(rotation: float) -> None:
+    # OpenCV's IPP warpAffine changes float32 results in the last bit with the number of row
+    # stripes (so with cv2.setNumThreads, or with a busy thread pool when several threads warp
+    # at once); mask_to_image runs OpenCV's own row-by-row kernel, whose result cannot depend
+    # on the split. Different thread counts stand in for the different splits.
+    width, height = 665, 1000
+    rect = NormalizedRect(0.47, 0.55, 0.9, 0.6, rotation)
+    m, _ = _crop_matrix(rect, width, height, 256)
+    mask = tensor_to_mask(np.random.default_rng(7).normal(0.0, 6.0, (256, 256)))
+    previous_threads = cv2.getNumThreads()
+    ipp_before = cv2.ipp.useIPP()
+    try:
+        results = []
+        for threads in (1, 2, 3, 4, 8, 16):
+            cv2.setNumThreads(threads)
+            results.append(mask_to_image(mask, m, width, height))
+    finally:
+        cv2.setNumThreads(previous_threads)
+    assert cv2.ipp.useIPP() == ipp_before  # the caller's thread setting is put back
+    for threads, out in zip((2, 3, 4, 8, 16), results[1:], strict=True):
+        np.testing.assert_array_equal(out, results[0], err_msg=f"{threads} OpenCV threads")

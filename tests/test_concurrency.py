@@ -3,7 +3,12 @@
 Threads (N = 4):
 
 * each thread with its own ``Pose`` (static mode on the shared photos, video mode on the shared
-  clip) gets exactly, bit for bit, the results of a serial run;
+  clip) gets exactly, bit for bit, the results of a serial run. That is a promise the code keeps
+  by construction, not luck: every step computes each output element from the inputs alone,
+  whichever thread runs it (XNNPACK splits work into fixed tiles, ``cv2.remap`` reads per-pixel
+  fixed-point maps, and the mask warp avoids IPP, whose result depends on OpenCV's row split:
+  see :mod:`vitruvian.calculators.segmentation` and
+  ``test_mask_to_image_is_the_same_for_any_opencv_thread_count``);
 * one static-mode ``Pose`` shared by all threads (its lock serialises the calls) gives every
   image the same result as a serial run; a shared video-mode instance stays consistent (its
   frame counter counts every call) and ``close()`` from another thread waits for the call in
