@@ -26,6 +26,9 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	@# Older venvs had the headless OpenCV build; both builds share cv2/, so swap them cleanly.
+	@if $(VPY) -m pip show -q opencv-python-headless >/dev/null 2>&1; then \
+		$(VPY) -m pip uninstall -y -q opencv-python-headless opencv-python; fi
 	$(VPY) -m pip install --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 

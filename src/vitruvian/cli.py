@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,8 @@ backend_option = click.option(
     "through ONNX Runtime when onnxruntime-gpu and a GPU work, else LiteRT). "
     "[default: $VITRUVIAN_BACKEND, else auto]",
 )
-_DEMO_SAMPLE = "grace_hopper.jpg"
+#: The image ``vitruvian demo`` runs on without ``--input``: shipped in the package.
+_DEMO_SAMPLE = "pose.jpg"
 
 
 def _version() -> str:
@@ -175,14 +176,14 @@ def models_import(files: Sequence[Path]) -> None:
 
 
 def _default_demo_input() -> Path:
-    try:
-        from matplotlib import cbook
-    except ImportError:
+    """MediaPipe's own test image (``vitruvian/data/pose.jpg``, Apache-2.0 from tfjs-models)."""
+    path = Path(str(resources.files("vitruvian").joinpath("data", _DEMO_SAMPLE)))
+    if not path.is_file():
         raise click.ClickException(
-            f"the default demo image ({_DEMO_SAMPLE}) ships with matplotlib, which is not "
-            f"installed; install it (pip install matplotlib, or `make venv`) or pass --input IMAGE"
-        ) from None
-    return Path(cbook.get_sample_data(_DEMO_SAMPLE, asfileobj=False))
+            f"the default demo image {path} is missing from this installation (a damaged "
+            f"install?); reinstall vitruvian or pass --input IMAGE"
+        )
+    return path
 
 
 def _landmark_rows(landmark_list: Any, names: Sequence[str] | None) -> list[dict[str, Any]]:
