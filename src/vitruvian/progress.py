@@ -1,0 +1,94 @@
+"""Progress bars for long work: on a terminal only, unless asked for.
+
+Logs stay clean: when stderr is redirected to a file or a pipe, no bar is drawn (a bar redraws
+itself with carriage returns), and the commands print their one summary line either way. A
+command's ``--progress`` / ``--no-progress`` (or ``VITRUVIAN_PROGRESS=1|0``) overrides the
+terminal check.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+__all__ = ["PROGRESS_ENV", "progress_bar", "progress_enabled"]
+
+#: Environment variable forcing bars on (``1``) or off (``0``) when no flag decides.
+PROGRESS_ENV = "VITRUVIAN_PROGRESS"
+
+
+def progress_enabled(requested: bool | None = None, stream: IO[str] | None = None) -> bool:
+    """Whether to draw a bar: ``requested`` if given, else ``$VITRUVIAN_PROGRESS`` if set,
+    else whether ``stream`` (default stderr) is a terminal."""
+    if requested is not None:
+        return requested
+    forced = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if forced in ("1", "true", "yes", "on"):
+        return True
+    if forced in ("0", "false", "no", "off"):
+        return False
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or unusual streams
+        return False
+
+
+class _Bar:
+    """A tqdm bar, or nothing; ``enabled`` says which."""
+
+    def __init__(self, bar: Any | None) -> None:
+        self._bar = bar
+        self.enabled = bar is not None
+        self.n = 0
+
+    def update(self, count: int = 1) -> None:
+        self.n += count
+        if self._bar is not None:
+            self._bar.update(count)
+
+    def set_postfix_str(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.set_postfix_str(text, refresh=False)
+
+    def write(self, text: str) -> None:
+        """Print a line on stderr without breaking the bar."""
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def progress_bar(
+    total: float | None = None,
+    *,
+    desc: str = "",
+    unit: str = "it",
+    unit_scale: bool = False,
+    enabled: bool | None = None,
+    **options: Any,
+) -> Iterator[_Bar]:
+    """A tqdm progress bar on stderr when :func:`progress_enabled` says so.
+
+    Yields an object with ``update(n)``, ``n``, ``set_postfix_str``, ``write`` and ``enabled``
+    either way, so callers need no branches.
+    """
+    if not progress_enabled(enabled):
+        yield _Bar(None)
+        return
+    from tqdm import tqdm
+
+    with tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        unit_scale=unit_scale,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        **options,
+    ) as bar:
+        yield _Bar(bar)
