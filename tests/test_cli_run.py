@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -546,3 +547,24 @@ def test_image_the_pipeline_rejects_is_reported_and_the_run_goes_on(tmp_path: Pa
     assert "Traceback" not in result.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [Path(row["source"]).name for row in rows] == [good.name]
+
+
+@pytest.mark.skipif(not SQUATS.is_file(), reason=f"shared test clip not found: {SQUATS}")
+@pytest.mark.parametrize("flag", [None, "--progress"])
+def test_progress_bar_only_on_a_terminal_or_when_asked(
+    real_models: dict[str, Path], tmp_path: Path, flag: str | None
+) -> None:
+    # stderr is a log file here, as under CI or `2> run.log`: no bar (a bar redraws itself with
+    # carriage returns) unless --progress asks for one; the summary line comes either way.
+    log = tmp_path / "stderr.log"
+    args = [sys.executable, "-m", "vitruvian", "run", str(SQUATS), "--max-frames", "12"]
+    args += ["--model-complexity", "0", "--out", str(tmp_path / "rows.csv")]
+    args += [flag] if flag else []
+    env = {k: v for k, v in os.environ.items() if k != "VITRUVIAN_PROGRESS"}
+    with open(log, "w", encoding="utf-8") as err:
+        proc = subprocess.run(args, stderr=err, stdout=subprocess.PIPE, env=env, timeout=300)
+    text = log.read_bytes().decode("utf-8")  # bytes: keep the carriage returns
+    assert proc.returncode == 0, text
+    assert ("\r" in text) == (flag == "--progress"), repr(text)
+    summary = [line for line in text.replace("\r", "\n").splitlines() if "12 frames" in line]
+    assert len(summary) == 1, text

@@ -61,6 +61,13 @@ backend_option = click.option(
     "through ONNX Runtime when onnxruntime-gpu and a GPU work, else LiteRT). "
     "[default: $VITRUVIAN_BACKEND, else auto]",
 )
+#: ``--progress/--no-progress``, shared by the long-running commands.
+progress_option = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Draw a progress bar on stderr. [default: only when stderr is a terminal, or as "
+    "$VITRUVIAN_PROGRESS=1|0 says; a summary line is printed either way]",
+)
 #: The image ``vitruvian demo`` runs on without ``--input``: shipped in the package.
 _DEMO_SAMPLE = "pose.jpg"
 
@@ -378,6 +385,7 @@ SOURCE, unknown output extension); 130 interrupted (Ctrl+C).
     "(for GPUs: --backend onnxruntime-cuda). Rows of these videos then interleave. Not with "
     "--annotated or --show.",
 )
+@progress_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.pass_context
 def run(
@@ -397,6 +405,7 @@ def run(
     fail_fast: bool,
     backend: str | None,
     batch_size: int,
+    progress: bool | None,
     quiet: bool,
 ) -> None:
     """Run pose estimation on images, folders, videos or a camera; write a landmark table
@@ -426,7 +435,9 @@ def run(
     # warnings) before any video is opened; failures are reported here in one line instead.
     quiet_logs = contextlib.nullcontext() if debug else io_sources.quiet_opencv_logs()
     with quiet_logs:
-        code = _run_pose_command(sources, outs, annotated, show, options, quiet=quiet, debug=debug)
+        code = _run_pose_command(
+            sources, outs, annotated, show, options, quiet=quiet, progress=progress, debug=debug
+        )
     ctx.exit(code)
 
 
@@ -438,6 +449,7 @@ def _run_pose_command(
     options: RunOptions,
     *,
     quiet: bool,
+    progress: bool | None,
     debug: bool,
 ) -> int:
     """The body of ``vitruvian run``; returns the exit code (see the module docstring)."""
@@ -447,6 +459,7 @@ def _run_pose_command(
 
     from vitruvian.io import runner, writers
     from vitruvian.io import sources as io_sources
+    from vitruvian.progress import progress_enabled
 
     # Everything that can be checked before any work: output formats, then the inputs. With
     # --debug the original exception propagates (traceback) instead of the one-line error.
@@ -511,7 +524,7 @@ def _run_pose_command(
             total=io_sources.total_frames(inputs, options.max_frames),
             unit="frame",
             file=sys.stderr,
-            disable=quiet,
+            disable=quiet or not progress_enabled(progress),
             dynamic_ncols=True,
             leave=False,
         )
@@ -713,7 +726,8 @@ def eval_group() -> None:
     help="Python with mediapipe installed, for --compare mediapipe "
     "[default: $VITRUVIAN_REFERENCE_PYTHON].",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@progress_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars (same as --no-progress).")
 @click.pass_context
 def eval_coco(
     ctx: click.Context,
@@ -728,6 +742,7 @@ def eval_coco(
     report_dir: Path | None,
     compare: str | None,
     reference_python: str | None,
+    progress: bool | None,
     quiet: bool,
 ) -> None:
     """Score pose estimation on COCO keypoint annotations: COCO OKS AP, PCK@0.2, detection
@@ -735,6 +750,7 @@ def eval_coco(
     import shlex
 
     from vitruvian.eval import EvalError
+    from vitruvian.progress import progress_enabled
 
     debug = bool(ctx.find_root().params.get("debug"))
     if roi_from_box and protocol != "crops":
@@ -760,7 +776,7 @@ def eval_coco(
             reference_python=reference_python if compare else None,
             compare=compare is not None,
             command=command,
-            quiet=quiet,
+            quiet=quiet or not progress_enabled(progress),
         )
     except EvalError as exc:
         if debug:
