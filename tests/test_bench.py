@@ -8,6 +8,7 @@ the project's own environment and the shared images and video.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -393,3 +394,42 @@ def test_bench_batch_two_backends(tmp_path: Path) -> None:
             assert stats["ms_per_image"] > 0 and stats["speedup_vs_loop"] > 0
             assert stats["max_abs_diff_vs_loop"] is not None
             assert stats["max_abs_diff_vs_loop"] <= 1e-3
+
+
+def test_bench_without_data_says_where_to_point_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From an installed wheel, outside any checkout: no data found is a clear usage error."""
+    from vitruvian.benchmark import common
+
+    main = importlib.import_module("vitruvian.benchmark.main")  # the package exports main()
+    monkeypatch.setattr(main, "DEFAULT_DATA_DIR", None)
+    with pytest.raises(SystemExit) as info:
+        main.parse_args(["--mode", "static"], "vitruvian bench")
+    assert info.value.code == 2
+    # The models mode needs no data and still runs.
+    assert main.parse_args(["--mode", "models"], "vitruvian bench").mode == "models"
+    # Where the default comes from: the variable, else shared/data in or above the cwd.
+    monkeypatch.setenv(common.DATA_DIR_ENV, str(tmp_path / "mine"))
+    assert common.find_data_dir(tmp_path) == tmp_path / "mine"
+    monkeypatch.delenv(common.DATA_DIR_ENV)
+    (tmp_path / "shared" / "data" / "mmpose").mkdir(parents=True)
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    found = common.find_data_dir(deep)
+    assert found is not None and found.name == "data"
+
+
+def test_bench_missing_data_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main = importlib.import_module("vitruvian.benchmark.main")
+    monkeypatch.setattr(main, "DEFAULT_DATA_DIR", None)
+    with pytest.raises(SystemExit):
+        main.parse_args([], "vitruvian bench")
+    err = capsys.readouterr().err
+    assert "cannot find the benchmark data" in err and "--data-dir DIR" in err
+    assert "VITRUVIAN_DATA_DIR" in err
+    with pytest.raises(SystemExit):
+        main.parse_args(["--data-dir", str(tmp_path / "nope")], "vitruvian bench")
+    assert "no such folder" in capsys.readouterr().err

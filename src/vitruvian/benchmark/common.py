@@ -21,17 +21,33 @@ import numpy as np
 
 from vitruvian.testing_clips import read_video_rgb
 
-
-def _default_data_dir() -> Path:
-    """``../shared/data`` next to the source checkout, else next to the working directory."""
-    beside_checkout = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    if beside_checkout.is_dir():
-        return beside_checkout
-    return Path.cwd().parent / "shared" / "data"
+#: Environment variable naming the benchmark data folder (``--data-dir`` overrides it).
+DATA_DIR_ENV = "VITRUVIAN_DATA_DIR"
 
 
-#: The shared data set (``--data-dir`` overrides it).
-DEFAULT_DATA_DIR = _default_data_dir()
+def _looks_like_data(folder: Path) -> bool:
+    return (folder / "mmpose").is_dir() or (folder / "video").is_dir()
+
+
+def find_data_dir(cwd: Path | None = None) -> Path | None:
+    """The benchmark data: ``$VITRUVIAN_DATA_DIR``, else ``shared/data`` beside the source
+    checkout this module runs from, else ``shared/data`` in or above the working directory;
+    ``None`` when none holds the data (photos in ``mmpose/`` or ``coco/images/``, the clip in
+    ``video/``)."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    candidates = []
+    checkout = Path(__file__).resolve().parents[3]
+    if (checkout / "pyproject.toml").is_file():  # a source checkout, not site-packages
+        candidates.append(checkout.parent / "shared" / "data")
+    cwd = Path.cwd() if cwd is None else cwd
+    candidates += [folder / "shared" / "data" for folder in (cwd, *cwd.parents)]
+    return next((c for c in candidates if _looks_like_data(c)), None)
+
+
+#: The shared data set, where it can be found (``--data-dir`` overrides it).
+DEFAULT_DATA_DIR = find_data_dir()
 #: Image folders (relative to the data directory) whose ``*.jpg`` files are benchmarked.
 IMAGE_FOLDERS = ("coco/images", "mmpose")
 #: The reference-side worker, run by file path with the reference Python.

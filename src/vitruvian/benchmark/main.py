@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vitruvian.benchmark.common import (
+    DATA_DIR_ENV,
     DEFAULT_DATA_DIR,
     DEFAULT_VIDEO,
     MEDIAPIPE,
@@ -239,7 +240,14 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="also print cProfile's top 20 functions (own time) of ours in video mode at "
         "complexity 1",
     )
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="shared data")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="the benchmark data: photos in mmpose/ and coco/images/, video/pose_squats.mp4 "
+        f"[default: ${DATA_DIR_ENV}, else shared/data beside the checkout or in or above the "
+        f"working directory: {DEFAULT_DATA_DIR or 'not found'}]",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser
 
@@ -267,6 +275,16 @@ def parse_args(argv: Sequence[str] | None, prog: str = PROG) -> argparse.Namespa
         args.batch_sizes = parse_batch_sizes(args.batch_sizes)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.data_dir is None:
+        if args.mode != "models":  # the only mode that needs no photos and no clip
+            parser.error(
+                f"cannot find the benchmark data (photos in mmpose/ and coco/images/, "
+                f"{DEFAULT_VIDEO}): pass --data-dir DIR or set {DATA_DIR_ENV}=DIR; in a source "
+                f"checkout `make bench` finds ../shared/data"
+            )
+        args.data_dir = Path.cwd()
+    elif not args.data_dir.is_dir():
+        parser.error(f"--data-dir {args.data_dir}: no such folder")
     if args.video is None:
         args.video = args.data_dir / DEFAULT_VIDEO
     if args.complexity is None:
