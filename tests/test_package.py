@@ -17,6 +17,9 @@ What this proves, with no mocks:
   ``vitruvian demo`` works without ``--input`` (the packaged image); and the README's webcam
   loop, taken from README.md itself, runs as written on ``pose_squats.mp4`` under a virtual X
   server (``xvfb-run``, Debian package ``xvfb``), ``cv2.imshow`` included.
+* A new user's first run: with an empty model cache, no ``npm`` on ``PATH`` and no npm setting,
+  a MediaPipe script with the default options fetches the detector and the full model through
+  pip by itself and finds the pose.
 """
 
 from __future__ import annotations
@@ -465,3 +468,40 @@ def test_readme_video_loop_under_xvfb(venv: Path, env: dict[str, str], workdir: 
     assert "not implemented" not in proc.stderr.lower(), _report(proc)
     counted = json.loads(proc.stdout.strip().splitlines()[-1])
     assert counted["frames"] == 65, counted  # every frame of the clip went through the loop
+
+
+FIRST_USE_SCRIPT = """\
+import sys
+
+import cv2
+import vitruvian as mp
+
+with mp.solutions.pose.Pose() as pose:  # MediaPipe's defaults: video mode, complexity 1
+    image = cv2.imread(sys.argv[1])
+    results = pose.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+print("found" if results.pose_landmarks else "none")
+"""
+
+
+def test_first_use_fetches_the_default_models_without_npm(
+    venv: Path, workdir: Path, tmp_path: Path
+) -> None:
+    # A new user: an empty model cache, no npm on PATH and no npm setting naming a registry.
+    # The default models (detector and full) come through pip by themselves on first use.
+    image_path = _need(POSE_JPG)
+    cache = tmp_path / "empty-cache"
+    npm_free = {k: v for k, v in _child_env().items() if not k.lower().startswith("npm_config_")}
+    npm_free.update(
+        PATH=str(venv / "bin"),
+        VITRUVIAN_CACHE_DIR=str(cache),
+        npm_config_globalconfig=str(tmp_path / "no-global-npmrc"),
+        npm_config_userconfig=str(tmp_path / "no-user-npmrc"),
+    )
+    script = workdir / "first_use.py"
+    script.write_text(FIRST_USE_SCRIPT, encoding="utf-8")
+    proc = _run([str(venv / "bin" / "python"), str(script), str(image_path)], workdir, npm_free)
+    assert proc.returncode == 0, _report(proc)
+    assert proc.stdout.strip().splitlines()[-1] == "found", _report(proc)
+    assert "pip download mediapipe==0.10.14" in proc.stderr  # said what it fetched, once
+    cached = sorted(p.name for p in cache.glob("*.tflite"))
+    assert cached == ["pose_detection.tflite", "pose_landmark_full.tflite"], cached
