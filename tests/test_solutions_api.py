@@ -4,6 +4,9 @@ of the Solution API surface (options, lifecycle, result containers). Real models
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -387,3 +390,24 @@ def test_process_after_close_raises_runtime_error() -> None:
         pass
     with pytest.raises(RuntimeError, match="close"):
         scoped.process(image)
+
+
+def test_missing_system_opengl_names_the_fix(tmp_path: Path) -> None:
+    # What a server without libGL shows on `import cv2` of the GUI build, in a child process
+    # whose cv2 fails that way: the package re-raises it with the two ways out.
+    fake = tmp_path / "fake-cv2"
+    fake.mkdir()
+    (fake / "cv2.py").write_text(
+        "raise ImportError('libGL.so.1: cannot open shared object file: No such file or "
+        "directory')\n",
+        encoding="utf-8",
+    )
+    code = "import vitruvian as mp\nmp.solutions.pose.Pose\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake), *sys.path])}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode != 0
+    assert "libGL.so.1" in proc.stderr
+    assert "apt-get install libgl1" in proc.stderr
+    assert "pip uninstall -y opencv-python && pip install opencv-python-headless" in proc.stderr

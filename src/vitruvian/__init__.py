@@ -43,10 +43,31 @@ def __getattr__(name: str) -> Any:
     if target is None:
         raise AttributeError(f"module 'vitruvian' has no attribute {name!r}")
     module_name, attribute = target
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise _explained(exc) from exc
     value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value
     return value
+
+
+#: Shared libraries that OpenCV's GUI build (``opencv-python``) loads from the system.
+_GUI_LIBRARIES = ("libGL.so", "libgthread", "libglib", "libSM.so", "libXext", "libxcb")
+
+
+def _explained(exc: ImportError) -> ImportError:
+    """``exc``, with the fix when it is OpenCV's GUI build missing a system library."""
+    text = str(exc)
+    if not any(library in text for library in _GUI_LIBRARIES):
+        return exc
+    return ImportError(
+        f"{text}. OpenCV's GUI build (opencv-python, which vitruvian depends on so that "
+        f"cv2.imshow works as with MediaPipe) needs the system's OpenGL and GLib libraries. Fix: "
+        f"install them (Debian/Ubuntu: apt-get install libgl1 libglib2.0-0), or on a server "
+        f"without a display use the headless build instead: pip uninstall -y opencv-python "
+        f"&& pip install opencv-python-headless"
+    )
 
 
 def __dir__() -> list[str]:
