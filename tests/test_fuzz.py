@@ -886,6 +886,12 @@ def test_damaged_image_files_are_read_or_rejected(
     assert len(frames) == 1
     rgb = frames[0].rgb
     assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+    if max(rgb.shape[:2]) > MAX_IMAGE_SIDE:
+        # A damaged size field can decode to a huge image: the documented, named rejection.
+        with pytest.raises(ValueError, match=f"sides of at most {MAX_IMAGE_SIDE} pixels"):
+            static_pose.process(rgb)
+        event("decoded, too large")
+        return
     with _numpy_warnings_as_errors():
         results = static_pose.process(rgb)
     assert results.pose is not None
