@@ -42,6 +42,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 __all__ = [
     "NpmSettings",
@@ -211,7 +212,10 @@ def _authorization(config: Mapping[str, tuple[str, str]], registry: str) -> str 
         elif name == "username":
             password = config.get(f"{prefix}:_password", ("", ""))[0]
             if password:
-                secret = base64.b64decode(password).decode("utf-8", "replace")
+                try:
+                    secret = base64.b64decode(password).decode("utf-8", "replace")
+                except ValueError:  # not base64, as npm requires; send nothing rather than junk
+                    continue
                 token = base64.b64encode(f"{value}:{secret}".encode()).decode("ascii")
                 header = f"Basic {token}"
         if header is not None and (best is None or len(prefix) > best[0]):
@@ -400,14 +404,14 @@ def download_tarball(
 def _stream(
     request: urllib.request.Request,
     settings: NpmSettings,
-    out: object,
+    out: IO[bytes],
     url: str,
     size: int,
     progress: bool | None,
 ) -> None:
     from vitruvian.progress import progress_bar
 
-    write = out.write  # type: ignore[attr-defined]
+    write = out.write
     done = 0
     started = time.monotonic()
     try:
