@@ -4,6 +4,7 @@
 #   make models  fetch and verify the pinned pose models into the user cache
 #   make demo    run the one-image demo (INPUT=path/to/image.jpg to choose the image)
 #   make test    run the test suite
+#   make test-matrix  the fast suite on the oldest and newest Python and with the lowest dependency versions
 #   make lint    ruff check + ruff format --check
 #   make bench   latency and throughput vs MediaPipe (VITRUVIAN_REFERENCE_PYTHON=path, BENCH_ARGS=...)
 #   make soak    memory over a long run (20,000+ frames)
@@ -17,7 +18,7 @@ STAMP := $(VENV)/.vitruvian-installed
 OUT ?= out/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help venv models demo test lint bench soak fuzz
+.PHONY: help venv models demo test test-matrix lint bench soak fuzz
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -41,6 +42,10 @@ demo: venv models
 
 test: venv models
 	$(VPY) -m pytest -q
+
+# Venvs in .venv-matrix/ (reused while pyproject.toml is unchanged); MATRIX_ARGS=--fresh rebuilds.
+test-matrix: models
+	$(PYTHON) scripts/test_matrix.py $(MATRIX_ARGS)
 
 lint: venv
 	$(VPY) -m ruff check .
