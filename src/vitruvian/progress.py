@@ -50,17 +50,6 @@ class _Bar:
         if self._bar is not None:
             self._bar.update(count)
 
-    def set_postfix_str(self, text: str) -> None:
-        if self._bar is not None:
-            self._bar.set_postfix_str(text, refresh=False)
-
-    def write(self, text: str) -> None:
-        """Print a line on stderr without breaking the bar."""
-        if self._bar is not None:
-            self._bar.write(text, file=sys.stderr)
-        else:
-            print(text, file=sys.stderr, flush=True)
-
 
 @contextmanager
 def progress_bar(
@@ -74,8 +63,8 @@ def progress_bar(
 ) -> Iterator[_Bar]:
     """A tqdm progress bar on stderr when :func:`progress_enabled` says so.
 
-    Yields an object with ``update(n)``, ``n``, ``set_postfix_str``, ``write`` and ``enabled``
-    either way, so callers need no branches.
+    Yields an object with ``update(n)``, ``n`` and ``enabled`` either way, so callers need no
+    branches.
     """
     if not progress_enabled(enabled):
         yield _Bar(None)
