@@ -51,6 +51,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -504,6 +505,16 @@ def package_versions(env: Environment) -> dict[str, str]:
     return json.loads(done.stdout)
 
 
+def basetemp(env: Environment) -> Path:
+    """``env``'s pytest temporary folder (emptied by pytest at each run), outside the checkout.
+
+    Named after the checkout's path too, so two checkouts' matrices never share one.
+    """
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    user = re.sub(r"\W", "_", os.environ.get("USER") or str(os.getuid()))
+    return Path(tempfile.gettempdir()) / f"vitruvian-matrix-{user}-{checkout}" / env.name
+
+
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|deselected|xfailed|xpassed)")
 
 
@@ -522,6 +533,9 @@ def run_tests(env: Environment) -> bool:
         # A cache of its own, so the matrix does not replace .venv's --lf/--ff state.
         "-o",
         f"cache_dir={(env.directory / '.pytest_cache').relative_to(ROOT)}",
+        # A temporary folder of its own: pytest's default one keeps only the newest three runs'
+        # folders, so other pytest runs started meanwhile would delete this run's tmp_path.
+        f"--basetemp={basetemp(env)}",
         *deselect,
         *FAST_TESTS,
     ]
