@@ -525,6 +525,8 @@ def run_tests(env: Environment) -> bool:
         if known.applies(env.versions):
             deselect += ["--deselect", known.test]
             env.notes.append(f"deselected {known.test}: {known.reason}")
+    temp = basetemp(env)
+    temp.parent.mkdir(parents=True, exist_ok=True)  # pytest creates only the last level
     command = [
         str(env.venv_python),
         "-m",
@@ -535,7 +537,7 @@ def run_tests(env: Environment) -> bool:
         f"cache_dir={(env.directory / '.pytest_cache').relative_to(ROOT)}",
         # A temporary folder of its own: pytest's default one keeps only the newest three runs'
         # folders, so other pytest runs started meanwhile would delete this run's tmp_path.
-        f"--basetemp={basetemp(env)}",
+        f"--basetemp={temp}",
         *deselect,
         *FAST_TESTS,
     ]
@@ -693,7 +695,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {problem}")
     failed = [env.name for env in envs if not env.ok]
     exit_status = 1 if failed or len(pythons) < 2 else 0
-    totals = {word: sum(env.counts.get(word, 0) for env in envs) for word in ("passed", "failed")}
+    words = ("passed", "failed", "errors")
+    totals = {word: sum(env.counts.get(word, 0) for env in envs) for word in words}
+    # Errors (e.g. a fixture that cannot set up) are failures too in the closing count.
+    totals["failed"] += totals["errors"]
     skipped = sum(env.counts.get("skipped", 0) for env in envs)
     verdict = f"FAILED: {', '.join(failed)}" if failed else "all environments passed"
     if any(note.startswith("NOT INSTALLABLE") for env in envs for note in env.notes):
