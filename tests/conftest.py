@@ -57,3 +57,15 @@ def real_models() -> dict[str, Path]:
         except ModelError as exc:
             pytest.skip(f"real models unavailable (run `make models`): {exc}")
     return paths
+
+
+@pytest.fixture
+def no_npm_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No npm setting names a registry: no ``npm_config_*`` variables, global and user npmrc
+    paths that do not exist, and a working directory without an ``.npmrc``."""
+    for name in list(os.environ):
+        if name.lower().startswith("npm_config_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("npm_config_globalconfig", str(tmp_path / "no-global-npmrc"))
+    monkeypatch.setenv("npm_config_userconfig", str(tmp_path / "no-user-npmrc"))
+    monkeypatch.chdir(tmp_path)

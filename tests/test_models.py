@@ -56,22 +56,12 @@ def tmp_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def no_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def no_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_npm_config: None) -> None:
     """A PATH with nothing on it, so npm cannot be found, and no npm setting naming a registry
     (so the client-less download from the registry is not tried either)."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    _no_npm_settings(tmp_path, monkeypatch)
-
-
-def _no_npm_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.lower().startswith("npm_config_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("npm_config_globalconfig", str(tmp_path / "no-global-npmrc"))
-    monkeypatch.setenv("npm_config_userconfig", str(tmp_path / "no-user-npmrc"))
-    monkeypatch.chdir(tmp_path)
 
 
 def _sha256(path: Path) -> str:
@@ -618,12 +608,11 @@ def test_two_processes_fetching_with_npm_at_once(npm_tarball: Path, tmp_path: Pa
 
 
 @pytest.fixture
-def no_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def no_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_npm_config: None) -> None:
     """No way to download: npm is not on PATH and pip may not use any package index."""
     empty = tmp_path / "empty-bin"
     empty.mkdir(exist_ok=True)
     monkeypatch.setenv("PATH", str(empty))
-    _no_npm_settings(tmp_path, monkeypatch)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.delenv("PIP_FIND_LINKS", raising=False)

@@ -212,18 +212,11 @@ def registry(genuine_tarball: Path) -> Iterator[tuple[str, _Registry]]:
 
 
 @pytest.fixture
-def no_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def no_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_npm_config: None) -> Path:
     """No npm on PATH, no npm configuration, an empty model cache (returned)."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    for name in list(os.environ):
-        if name.lower().startswith("npm_config_"):
-            monkeypatch.delenv(name)
-    for name, value in _isolated_npm_env(tmp_path).items():
-        if name.lower().startswith("npm_config_") or name == "HOME":
-            monkeypatch.setenv(name, value)
     monkeypatch.setenv("PATH", str(empty))
-    monkeypatch.chdir(tmp_path)
     cache = tmp_path / "cache"
     monkeypatch.setenv(CACHE_ENV, str(cache))
     return cache
