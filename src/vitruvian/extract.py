@@ -242,7 +242,9 @@ class PoseExtractor:
 
     The options mean what they mean for :class:`vitruvian.solutions.pose.Pose` in video mode.
     Each :meth:`extract` call is a new stream (tracking and filters start afresh). Not
-    thread-safe: one extraction at a time per extractor.
+    thread-safe: one extraction at a time per extractor. After :meth:`close` (which may be
+    called again harmlessly) :meth:`extract` and :meth:`extract_many` raise
+    :class:`RuntimeError` at once, before any file is opened.
     """
 
     def __init__(
@@ -272,6 +274,18 @@ class PoseExtractor:
             backend=backend,
         )
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run (the models are then released)."""
+        return self.tracker.closed
+
+    def _check_open(self, method: str) -> None:
+        """Raise the after-close error for ``method`` once the models are released."""
+        if self.tracker.closed:
+            raise RuntimeError(
+                f"PoseExtractor.{method}() called after close(); create a new PoseExtractor"
+            )
+
     def extract(
         self, path: str | os.PathLike[str], *, max_frames: int | None = None
     ) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
@@ -286,10 +300,12 @@ class PoseExtractor:
             found in the frame.
 
         Raises:
+            RuntimeError: the extractor has been closed (raised by this call, not on iteration).
             SourceReadError: the file does not exist, is an image, cannot be opened, or stops
                 decoding before its announced frame count (after the frames before are
                 yielded); ``error.frame`` is the index of the frame that could not be read.
         """
+        self._check_open("extract")
         return self._extract(video_source(path), max_frames)
 
     def _extract(
@@ -334,9 +350,11 @@ class PoseExtractor:
             videos are interleaved (``FrameInfo.source`` says which is which).
 
         Raises:
+            RuntimeError: the extractor has been closed (raised by this call, not on iteration).
             SourceReadError: as for :meth:`extract`; a video that fails stops the whole run
                 after the results produced before the failure have been yielded.
         """
+        self._check_open("extract_many")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         return self._extract_many([video_source(path) for path in paths], batch_size, max_frames)
@@ -400,7 +418,7 @@ class PoseExtractor:
                 frames.close()
 
     def close(self) -> None:
-        """Release the models."""
+        """Release the models. Calling it again is harmless."""
         self.tracker.close()
 
     def __enter__(self) -> PoseExtractor:

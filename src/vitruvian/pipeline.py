@@ -116,7 +116,8 @@ class PosePipeline:
     Attributes:
         backend: the concrete backend in use (e.g. ``"litert"``, ``"onnxruntime-cuda"``).
 
-    Not thread-safe: use one instance per thread.
+    Not thread-safe: use one instance per thread. After :meth:`close` (which may be called
+    again harmlessly) every method that runs a model raises :class:`RuntimeError`.
     """
 
     def __init__(
@@ -162,6 +163,20 @@ class PosePipeline:
         self._landmark_batch = np.empty((0, LANDMARK_SIZE, LANDMARK_SIZE, 3), np.float32)
         #: Model run counters (public, e.g. to check that tracking skips the detector).
         self.stats = PipelineStats()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run (the models are then released)."""
+        return self._closed
+
+    def _check_open(self, method: str) -> None:
+        """Raise the after-close error for ``method`` once the models are released."""
+        if self._closed:
+            raise RuntimeError(
+                f"PosePipeline.{method}() called after close(); the models are released, "
+                f"create a new PosePipeline"
+            )
 
     # -- the graph -------------------------------------------------------------------------------
 
@@ -179,7 +194,11 @@ class PosePipeline:
         Returns:
             The pose, or ``None`` when no person is detected or the landmark model's presence
             score is below ``min_tracking_confidence``.
+
+        Raises:
+            RuntimeError: the pipeline has been closed.
         """
+        self._check_open("process")
         image = as_rgb_image(image)
         height, width = image.shape[:2]
         if roi is not None:
@@ -195,7 +214,11 @@ class PosePipeline:
         """Run the person detector (``PoseDetectionCpu``) on an RGB image.
 
         Returns detections in normalised image coordinates, most confident first.
+
+        Raises:
+            RuntimeError: the pipeline has been closed.
         """
+        self._check_open("detect")
         image = as_rgb_image(image)
         matrix, padding = self._detector_transform(image)
         raw_boxes, raw_scores = self._detector.run_filled(
@@ -236,7 +259,11 @@ class PosePipeline:
         Returns:
             The pose (``detection`` left ``None``), or ``None`` when the landmark model's
             presence score is below ``min_tracking_confidence``.
+
+        Raises:
+            RuntimeError: the pipeline has been closed.
         """
+        self._check_open("landmarks_from_roi")
         image = as_rgb_image(image)
         matrix, padding = self._landmark_transform(image, roi)
         outputs = self._landmarker.run_filled(
@@ -312,7 +339,13 @@ class PosePipeline:
 
         Returns:
             One result (or ``None``) per image, in order.
+
+        Raises:
+            RuntimeError: the pipeline has been closed.
+            ValueError: ``rois`` and ``images`` differ in length; what :meth:`process` raises
+                for a bad image or ``roi``.
         """
+        self._check_open("process_batch")
         images = [as_rgb_image(image) for image in images]
         if rois is None:
             rois = [None] * len(images)
@@ -375,7 +408,11 @@ class PosePipeline:
         return buffer[:size]
 
     def close(self) -> None:
-        """Release the models."""
+        """Release the models. Calling it again is harmless; the methods that run a model then
+        raise :class:`RuntimeError`."""
+        if self._closed:
+            return
+        self._closed = True
         self._detector.close()
         self._landmarker.close()
 

@@ -103,6 +103,9 @@ class PoseTracker:
 
     Not thread-safe, and the frames of one stream must come in order: use one tracker per
     stream and per thread (:class:`vitruvian.solutions.pose.Pose` adds a lock around it).
+    After :meth:`close` (which may be called again harmlessly) :meth:`process` and
+    :meth:`reset` raise :class:`RuntimeError`; so does :meth:`process` on a tracker whose
+    shared pipeline was closed.
     """
 
     def __init__(
@@ -140,6 +143,19 @@ class PoseTracker:
         self._size: tuple[int, int] | None = None
         self._frames = 0
         self._tracked = 0
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run."""
+        return self._closed
+
+    def _check_open(self, method: str) -> None:
+        """Raise the after-close error for ``method`` once the tracker is closed."""
+        if self._closed:
+            raise RuntimeError(
+                f"PoseTracker.{method}() called after close(); create a new PoseTracker"
+            )
 
     @property
     def stats(self) -> TrackerStats:
@@ -168,11 +184,14 @@ class PoseTracker:
             The smoothed pose, or ``None`` when no person is found in this frame.
 
         Raises:
+            RuntimeError: the tracker, or the pipeline it runs on, has been closed.
             TypeError: the image is not a numpy array, or the timestamp is not a number.
             ValueError: the image has the wrong dtype, shape or size; a timestamp that is not
                 finite, negative or not greater than the previous one; an unusable ``roi``
                 (see :func:`~vitruvian.calculators.detection_to_roi.roi_problem`).
         """
+        self._check_open("process")
+        self.pipeline._check_open("process")
         image, now, look_at, tracking = self._begin(image, timestamp_us, roi)
         result = None
         if look_at is not None:
@@ -219,13 +238,22 @@ class PoseTracker:
         return self._smooth(result, now, width, height)
 
     def reset(self) -> None:
-        """Start a new stream: forget the tracked ROI, the filters' past and the clock."""
+        """Start a new stream: forget the tracked ROI, the filters' past and the clock.
+
+        Raises:
+            RuntimeError: the tracker has been closed.
+        """
+        self._check_open("reset")
         self._lose_track()
         self._last_us = None
         self._size = None
 
     def close(self) -> None:
-        """Release the models (unless the pipeline was given to the constructor)."""
+        """Release the models (unless the pipeline was given to the constructor). Calling it
+        again is harmless."""
+        if self._closed:
+            return
+        self._closed = True
         if self._owns_pipeline:
             self.pipeline.close()
 
@@ -321,6 +349,8 @@ def track_batch(
         timestamps_us: one timestamp (or ``None``) per tracker, as for :meth:`PoseTracker.process`.
 
     Raises:
+        RuntimeError: a tracker or the shared pipeline has been closed (checked before any
+            clock advances).
         ValueError: lengths differ, a tracker repeats, or the trackers do not share a pipeline;
             and what :meth:`PoseTracker.process` raises for a bad frame or timestamp. Every
             image is checked before any clock advances; a bad timestamp is found stream by
@@ -340,6 +370,9 @@ def track_batch(
     pipeline = trackers[0].pipeline
     if any(t.pipeline is not pipeline for t in trackers):
         raise ValueError("track_batch needs trackers that share one PosePipeline")
+    for tracker in trackers:
+        tracker._check_open("process")
+    pipeline._check_open("process_batch")
 
     images = [as_rgb_image(image) for image in images]
     begun = [

@@ -341,7 +341,9 @@ class Pose:
         """
         with self._lock:
             if self._closed:
-                raise RuntimeError("Pose.process_batch() called after close()")
+                raise RuntimeError(
+                    "Pose.process_batch() called after close(); create a new Pose object"
+                )
             if self._pipeline is None:
                 raise RuntimeError(
                     "process_batch needs static_image_mode=True: in video mode each frame's "
@@ -363,17 +365,22 @@ class Pose:
 
     def reset(self) -> None:
         """Start a new video stream: forget the tracked pose, the smoothing state and the
-        clock, keeping the loaded models. (In static mode there is no state to forget.)"""
+        clock, keeping the loaded models. (In static mode there is no state to forget.)
+
+        Raises:
+            RuntimeError: the object has been closed.
+        """
         with self._lock:
             if self._closed:
-                raise RuntimeError("Pose.reset() called after close()")
+                raise RuntimeError("Pose.reset() called after close(); create a new Pose object")
             if self._tracker is not None:
                 self._tracker.reset()
 
     def close(self) -> None:
         """Release the models (waiting for a :meth:`process` call running in another thread).
 
-        Calling it again is harmless; :meth:`process` then raises :class:`RuntimeError`.
+        Calling it again is harmless; :meth:`process`, :meth:`process_batch` and :meth:`reset`
+        then raise :class:`RuntimeError`.
         """
         with self._lock:
             if self._closed:
