@@ -43,6 +43,7 @@ import json
 import numbers
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -66,6 +67,7 @@ __all__ = [
     "ModelStatus",
     "cache_dir",
     "cache_lock",
+    "checked_cache_dir",
     "fetch_models",
     "import_model_file",
     "model_name_for_complexity",
@@ -228,10 +230,11 @@ def model_name_for_complexity(complexity: int) -> str:
 
 
 def cache_dir() -> Path:
-    """Return the model cache directory (not created here).
+    """Return the model cache directory (not created or checked here).
 
     ``$VITRUVIAN_CACHE_DIR`` if set, else the platform user cache directory plus
-    ``vitruvian/models``.
+    ``vitruvian/models``. The functions that read or write the cache refuse a path that
+    cannot be a folder (see :func:`checked_cache_dir`).
     """
     override = os.environ.get(CACHE_ENV)
     if override:
@@ -247,8 +250,48 @@ def cache_dir() -> Path:
     return base / "vitruvian" / "models"
 
 
+def _cache_fix() -> str:
+    """What to do about an unusable cache directory, naming :data:`CACHE_ENV`."""
+    if os.environ.get(CACHE_ENV):
+        return f"point {CACHE_ENV} at a folder or unset it"
+    return f"move it away, or set {CACHE_ENV} to a folder"
+
+
+def _cache_origin(directory: Path) -> str:
+    """``"the model cache <dir> (from $VITRUVIAN_CACHE_DIR)"``, for messages."""
+    origin = f" (from {CACHE_ENV})" if os.environ.get(CACHE_ENV) else ""
+    return f"the model cache {directory}{origin}"
+
+
+def checked_cache_dir() -> Path:
+    """:func:`cache_dir`, refused when it cannot be a folder (it need not exist yet).
+
+    Raises:
+        ModelError: the path, or a folder above it, exists and is a file (or anything but a
+            folder), or cannot be examined; the message names :data:`CACHE_ENV`, the path
+            and the fix.
+    """
+    directory = cache_dir()
+    for path in (directory, *directory.parents):
+        try:
+            mode = path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # not there yet (or below a file, found on the way up)
+        except OSError as exc:
+            raise ModelError(
+                f"cannot examine {_cache_origin(directory)} ({exc}); {_cache_fix()}"
+            ) from exc
+        if stat.S_ISDIR(mode):
+            return directory
+        where = "" if path == directory else f" cannot be created: {path}"
+        raise ModelError(
+            f"{_cache_origin(directory)}{where} is a file, not a folder: {_cache_fix()}"
+        )
+    return directory
+
+
 def _cached_file(name: str) -> Path:
-    return cache_dir() / f"{name}.tflite"
+    return checked_cache_dir() / f"{name}.tflite"
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
@@ -311,7 +354,12 @@ def verify(path: str | os.PathLike[str], name: str) -> str:
 
 
 def model_status(name: str) -> ModelStatus:
-    """Report whether model ``name`` is in the cache and intact (reads the file once)."""
+    """Report whether model ``name`` is in the cache and intact (reads the file once).
+
+    Raises:
+        ModelError: unknown name, or the cache directory is unusable (a file, not a folder:
+            see :func:`checked_cache_dir`).
+    """
     path = _cached_file(_check_name(name))
     if not path.exists():
         return ModelStatus(name, path, "missing", None)
@@ -335,8 +383,9 @@ def model_path(name: str, *, download: bool = True) -> Path:
             for the detector and the full model). With ``False`` a missing model is an error.
 
     Raises:
-        ModelError: unknown name; the model is missing and ``download`` is false; the fetch
-            failed; or the cached file does not match its pinned sha256 (it is never used then).
+        ModelError: unknown name; the cache directory is unusable (:func:`checked_cache_dir`);
+            the model is missing and ``download`` is false; the fetch failed; or the cached
+            file does not match its pinned sha256 (it is never used then).
     """
     return verified_model(name, download=download)[0]
 
@@ -367,14 +416,16 @@ def _info(message: str) -> None:
 
 
 def _ensure_cache_dir() -> Path:
-    directory = cache_dir()
+    directory = checked_cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ModelError(
-            f"cannot create the model cache directory {directory} ({exc}); set {CACHE_ENV} "
-            f"to a writable directory"
-        ) from exc
+        fix = (
+            f"point {CACHE_ENV} at a writable folder or unset it"
+            if os.environ.get(CACHE_ENV)
+            else f"make it writable, or set {CACHE_ENV} to a writable folder"
+        )
+        raise ModelError(f"cannot create {_cache_origin(directory)} ({exc}); {fix}") from exc
     return directory
 
 
@@ -689,9 +740,11 @@ def import_model_file(path: str | os.PathLike[str]) -> list[str]:
         The names of the models installed, in :data:`MODEL_NAMES` order.
 
     Raises:
-        ModelError: the file is missing, unreadable, not a pinned model, an archive that holds
-            none, or an archive member that should be a model fails its checksum.
+        ModelError: the cache directory is unusable (:func:`checked_cache_dir`); the file is
+            missing, unreadable, not a pinned model, an archive that holds none, or an archive
+            member that should be a model fails its checksum.
     """
+    checked_cache_dir()  # a misconfigured cache is reported before the file is looked at
     path = Path(path).expanduser()
     if not path.is_file():
         raise ModelError(
@@ -1003,8 +1056,10 @@ def fetch_models(
         Model name -> cached path, for every requested model.
 
     Raises:
-        ModelError: a requested model could not be fetched from any source; the message
-            lists each source's failure and the fix.
+        ModelError: the cache directory is unusable or cannot be created (the message names
+            :data:`CACHE_ENV`, the path and the operating system's error); a requested model
+            could not be fetched from any source (the message lists each source's failure and
+            the fix).
     """
     wanted = _ordered(_check_name(n) for n in names) if names is not None else list(MODEL_NAMES)
     for source in sources:
