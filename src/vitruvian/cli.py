@@ -9,27 +9,34 @@ Commands::
     vitruvian models convert [NAME...] # ONNX conversions for the onnxruntime backends
     vitruvian demo [--input IMAGE] [--out DIR] [--model-complexity 0|1|2]
     vitruvian run SOURCE... [--out FILE.parquet|.csv|.jsonl] [--annotated OUT.mp4|DIR] [...]
+    vitruvian recover OUT...         # a killed run's finished rows back into OUT
 
 A :class:`~vitruvian.models.ModelError` is reported as one ``Error: ...`` line on stderr with
-exit code 1; ``vitruvian --debug ...`` shows the traceback instead.
+exit code 1; ``vitruvian --debug ...`` shows the traceback instead. Ctrl+C in any command
+exits with 130.
 
 ``vitruvian run`` (see ``vitruvian run --help``) is a thin shell over :mod:`vitruvian.io`: the
 sources are read by :mod:`vitruvian.io.sources`, the table columns and units are documented in
-:mod:`vitruvian.io.records`. Its exit codes: 0 when every input was processed; 1 when an input
-failed (a corrupt image or video, a camera that cannot be opened; the other inputs are still
-processed and the rows written) or an output cannot be written; 2 for a usage error found
-before any work (a SOURCE that does not exist, an unknown output extension); 130 on Ctrl+C
-(the rows so far are written).
+:mod:`vitruvian.io.records`, and what is on disk whatever happens in
+:mod:`vitruvian.io.writers`. Its exit codes: 0 when every input was processed; 1 when an input
+failed (a corrupt image or video, a camera that cannot be opened, frames that could not be
+decoded; the other inputs and frames are still processed and the rows written) or an output
+cannot be written (the message names the file and the operating system's error); 2 when the
+run cannot start and nothing was done (a SOURCE that does not exist, an unknown output
+extension, an output that exists without ``--overwrite``, that is an input or lies in an input
+folder, that another run is writing, or for which a killed run left rows); 128 + N when
+stopped by signal N (130 Ctrl+C, 143 SIGTERM, 129 SIGHUP; the rows so far are written).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata, resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -45,8 +52,8 @@ from vitruvian.models.assets import (
 from vitruvian.options import BACKENDS
 
 if TYPE_CHECKING:
+    from vitruvian.io.interrupts import StopSignals
     from vitruvian.io.runner import RunOptions, RunSummary
-    from vitruvian.io.writers import RowWriter
 
 __all__ = ["cli", "main"]
 
@@ -85,6 +92,11 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            from vitruvian.progress import SafeStream
+
+            click.echo("Interrupted.", file=SafeStream(sys.stderr))
+            raise click.exceptions.Exit(130) from None
         except ModelError as exc:
             if ctx.find_root().params.get("debug"):
                 raise
@@ -307,9 +319,19 @@ _visibility, _presence (x, y normalised to the image width and height,
 origin top-left); then <name>_world_x, _world_y, _world_z (metres, origin
 between the hips).
 \b
+Outputs are written under a temporary name beside the destination and
+renamed into place when complete; an existing output is replaced only
+with --overwrite; an output that is an input, or lies in an input folder,
+is refused. Ctrl+C, SIGTERM or SIGHUP stop after the current frame and
+finish every output with the rows so far (a second Ctrl+C stops at once,
+outputs still finished). After a SIGKILL the output is as it was, and the
+finished rows are in a journal beside it: `vitruvian recover OUT`.
+\b
 Exit codes: 0 every input processed; 1 an input failed (the others are
-still processed) or an output cannot be written; 2 usage error (missing
-SOURCE, unknown output extension); 130 interrupted (Ctrl+C).
+still processed) or an output cannot be written; 2 nothing was done
+(missing SOURCE, unknown output extension, an output that exists, is an
+input, or is being written by another run); 128+N stopped by signal N
+(130 Ctrl+C, 143 SIGTERM, 129 SIGHUP).
 """
 
 
@@ -330,6 +352,12 @@ SOURCE, unknown output extension); 130 interrupted (Ctrl+C).
     "(one PNG per image or frame).",
 )
 @click.option("--show", is_flag=True, help="Show annotated frames in a window (Esc or q stops).")
+@click.option(
+    "--overwrite",
+    "-y",
+    is_flag=True,
+    help="Replace outputs that exist (and discard rows a killed run left for them).",
+)
 @click.option(
     "--model-complexity",
     type=click.IntRange(0, 2),
@@ -394,6 +422,7 @@ def run(
     outs: Sequence[Path],
     annotated: Path | None,
     show: bool,
+    overwrite: bool,
     model_complexity: int,
     static_image_mode: bool | None,
     no_smooth: bool,
@@ -436,18 +465,27 @@ def run(
     quiet_logs = contextlib.nullcontext() if debug else io_sources.quiet_opencv_logs()
     with quiet_logs:
         code = _run_pose_command(
-            sources, outs, annotated, show, options, quiet=quiet, progress=progress, debug=debug
+            sources,
+            outs,
+            annotated,
+            show,
+            options,
+            overwrite=overwrite,
+            quiet=quiet,
+            progress=progress,
+            debug=debug,
         )
     ctx.exit(code)
 
 
 def _run_pose_command(
-    sources: Sequence[str],
+    specs: Sequence[str],
     outs: Sequence[Path],
     annotated: Path | None,
     show: bool,
     options: RunOptions,
     *,
+    overwrite: bool,
     quiet: bool,
     progress: bool | None,
     debug: bool,
@@ -457,28 +495,42 @@ def _run_pose_command(
 
     from tqdm import tqdm
 
-    from vitruvian.io import runner, writers
+    from vitruvian.io import preflight, runner, writers
     from vitruvian.io import sources as io_sources
-    from vitruvian.progress import progress_enabled
+    from vitruvian.io.interrupts import StopSignals, signal_name
+    from vitruvian.progress import SafeStream, progress_enabled
 
-    # Everything that can be checked before any work: output formats, then the inputs. With
-    # --debug the original exception propagates (traceback) instead of the one-line error.
+    err = SafeStream(sys.stderr)
+
+    def fail(exc: Exception, usage: bool) -> NoReturn:
+        if debug:
+            raise exc
+        raise (_UsageLineError if usage else click.ClickException)(str(exc)) from exc
+
+    # Everything that can be checked before any work: output formats, the inputs, outputs
+    # against inputs and existing files. With --debug the original exception propagates.
     try:
         for out in outs:
             writers.check_output_path(out)
         annotated_kind = writers.check_annotated_path(annotated) if annotated else None
-        inputs = io_sources.resolve_sources(sources)
+        inputs = io_sources.resolve_sources(specs)
+        preflight.check_outputs(specs, inputs, outs, annotated, annotated_kind, overwrite=overwrite)
     except (writers.OutputError, io_sources.SourceSpecError) as exc:
-        if debug:
-            raise
-        raise _UsageLineError(str(exc)) from exc
+        fail(exc, usage=True)
+    if options.backend is None:
+        from vitruvian.models.backends import BACKEND_ENV
+
+        named = os.environ.get(BACKEND_ENV, "").strip()
+        if named and named.lower() not in BACKENDS:
+            raise _UsageLineError(
+                f"{BACKEND_ENV}={named!r} is not a backend: set it to one of "
+                f"{', '.join(BACKENDS)}, or unset it"
+            )
     try:
         for out in outs:
             writers.check_row_writer_available(out)
     except writers.OutputError as exc:
-        if debug:
-            raise
-        raise click.ClickException(str(exc)) from exc
+        fail(exc, usage=False)
     if annotated_kind == "video" and (len(inputs) != 1 or not inputs[0].is_stream):
         raise _UsageLineError(
             f"--annotated {annotated}: an .mp4 needs exactly one video or camera SOURCE; "
@@ -489,15 +541,32 @@ def _run_pose_command(
 
     def say(message: str) -> None:
         if bar is not None:
-            bar.write(message, file=sys.stderr)
+            bar.write(message, file=err)
         else:
-            click.echo(message, err=True)
+            click.echo(message, file=err)
 
     def on_error(exc: io_sources.SourceReadError) -> None:
         if debug:
             say("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip())
         else:
             say(f"Error: {exc}")
+
+    # Open every output (lock, existing-file and leftover checks) before any model is loaded;
+    # if one cannot be opened, those already opened are dropped untouched.
+    row_writers: list[Any] = []
+    frame_sink: writers.AnnotatedVideoWriter | writers.AnnotatedDirWriter | None = None
+    try:
+        for out in outs:
+            row_writers.append(writers.open_row_writer(out, overwrite=overwrite))
+        if annotated is not None:
+            fps = inputs[0].fps if annotated_kind == "video" else None
+            frame_sink = writers.open_annotated_writer(
+                annotated, fps, warn=lambda message: say(f"Warning: {message}"), overwrite=overwrite
+            )
+    except writers.OutputError as exc:
+        for sink in row_writers:
+            sink.abort()
+        fail(exc, usage=isinstance(exc, writers.OutputConflictError))
 
     window = None
     if show:
@@ -509,61 +578,102 @@ def _run_pose_command(
         else:
             say(f"Warning: --show: {problem}; continuing without a window")
 
-    row_writers: list[writers.RowWriter] = []
-    frame_sink: writers.AnnotatedVideoWriter | writers.AnnotatedDirWriter | None = None
+    stop = StopSignals()
+    sinks: list[Any] = [*row_writers, frame_sink]
+    summary = runner.RunSummary()
+    run_error: BaseException | None = None
     closing_errors: list[str] = []
-    try:
-        for out in outs:
-            row_writers.append(writers.open_row_writer(out))
-        if annotated is not None:
-            fps = inputs[0].fps if annotated_kind == "video" else None
-            frame_sink = writers.open_annotated_writer(
-                annotated, fps, warn=lambda message: say(f"Warning: {message}")
-            )
-        bar = tqdm(
-            total=io_sources.total_frames(inputs, options.max_frames),
-            unit="frame",
-            file=sys.stderr,
-            disable=quiet or not progress_enabled(progress),
-            dynamic_ncols=True,
-            leave=False,
-        )
-        summary = runner.run_pose(
-            inputs,
-            options,
-            rows=row_writers,
-            annotated=frame_sink,
-            window=window,
-            on_error=on_error,
-            on_frame=lambda frame: bar.update(1),
-        )
-    except writers.OutputError as exc:
-        if debug:
-            raise
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        if bar is not None:
-            bar.close()
-            bar = None
-        for sink in [*row_writers, frame_sink, window]:
-            if sink is None:
-                continue
-            try:
-                sink.close()
-            except Exception as exc:  # report every output that cannot be finished
-                closing_errors.append(f"Error: cannot finish {getattr(sink, 'path', sink)}: {exc}")
-        for message in closing_errors:
-            click.echo(message, err=True)
 
+    def on_frame(frame: Any) -> None:
+        bar.update(1)
+        stop.check()
+
+    with stop:
+        try:
+            bar = tqdm(
+                total=io_sources.total_frames(inputs, options.max_frames),
+                unit="frame",
+                file=err,
+                disable=quiet or not progress_enabled(progress, err),
+                dynamic_ncols=True,
+                leave=False,
+            )
+            summary = runner.run_pose(
+                inputs,
+                options,
+                rows=[_Shielded(writer, stop) for writer in row_writers],
+                annotated=None if frame_sink is None else _Shielded(frame_sink, stop),
+                window=window,
+                on_error=on_error,
+                on_frame=on_frame,
+            )
+        except writers.OutputError as exc:
+            run_error = exc
+        except BaseException as exc:  # a crash: the outputs are still finished, then it goes on
+            run_error = exc
+        finally:
+            # Finish every output with what was written, whatever ended the run; signals from
+            # here on are only counted, so that finishing is never cut short.
+            stop.finishing()
+            if bar is not None:
+                bar.close()
+                bar = None
+            for sink in [*sinks, window]:
+                if sink is None:
+                    continue
+                try:
+                    if run_error is not None and getattr(sink, "rows", None) == 0:
+                        sink.abort()  # a crash before the first row creates no empty table
+                    else:
+                        sink.close()
+                except Exception as exc:  # report every output that cannot be finished
+                    closing_errors.append(f"Error: {exc}")
+    if run_error is not None and not isinstance(run_error, writers.OutputError):
+        for message in closing_errors:
+            click.echo(message, file=err)
+        raise run_error
+    if isinstance(run_error, writers.OutputError):
+        if debug:
+            raise run_error
+        if not any(message.startswith(f"Error: {run_error}") for message in closing_errors):
+            closing_errors.insert(0, f"Error: {run_error}")
+    for message in closing_errors:
+        click.echo(message, file=err)
+
+    if stop.requested:
+        summary.stopped = "interrupt"
     if not quiet:
-        click.echo(_run_summary(summary, len(inputs), row_writers, annotated), err=True)
+        stopped_by = signal_name(stop.first) if stop.first is not None else None
+        click.echo(_run_summary(summary, len(inputs), sinks, stopped_by), file=err)
+    code = stop.exit_code()
+    if code is not None:
+        return code
     if summary.stopped == "interrupt":
         return 130
     return 1 if summary.failed or closing_errors else 0
 
 
+class _Shielded:
+    """A writer whose writes a second Ctrl+C cannot cut in half (see
+    :meth:`vitruvian.io.interrupts.StopSignals.shield`)."""
+
+    def __init__(self, writer: Any, stop: StopSignals) -> None:
+        self._writer = writer
+        self._stop = stop
+        self.path = writer.path
+
+    def write(self, *args: Any) -> None:
+        with self._stop.shield():
+            self._writer.write(*args)
+
+
+def _committed(sink: Any) -> bool:
+    """Whether a closed output was written to its destination by this run."""
+    return bool(getattr(sink, "committed", False))
+
+
 def _run_summary(
-    summary: RunSummary, n_inputs: int, row_writers: Sequence[RowWriter], annotated: Path | None
+    summary: RunSummary, n_inputs: int, sinks: Sequence[Any], stopped_by: str | None = None
 ) -> str:
     """The one summary line of ``vitruvian run``."""
     mean = summary.mean_process_ms
@@ -579,13 +689,57 @@ def _run_summary(
     if summary.stopped == "window":
         parts.append("stopped from the window")
     elif summary.stopped == "interrupt":
-        parts.append("interrupted")
+        parts.append(f"stopped by {stopped_by}" if stopped_by else "interrupted")
     elif summary.stopped == "error":
         parts.append("stopped at the first failure (--fail-fast)")
-    paths = [writer.path for writer in row_writers] + ([annotated] if annotated else [])
-    written = [str(path) for path in paths if path.exists()]
+    written = [str(sink.path) for sink in sinks if sink is not None and _committed(sink)]
+    kept = [
+        str(sink.path)
+        for sink in sinks
+        if sink is not None
+        and not _committed(sink)
+        and getattr(sink, "failed", None) is None
+        and os.path.lexists(sink.path)
+    ]
     parts.append(f"wrote {', '.join(written)}" if written else "no output written")
+    if kept:
+        parts.append(f"left {', '.join(kept)} as it was")
     return "Done: " + "; ".join(parts)
+
+
+@cli.command("recover")
+@click.argument("outs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="OUT...")
+@click.option("--overwrite", "-y", is_flag=True, help="Replace OUT if it exists.")
+def recover(outs: Sequence[Path], overwrite: bool) -> None:
+    """Get back the finished rows of a `vitruvian run` that was killed (SIGKILL, power cut).
+
+    A killed run leaves OUT as it was and its rows in a journal beside it
+    (.OUT.<pid>-<token>.partial); this writes them to OUT (up to the last complete row) and
+    removes the journal. Exit code 0 when every OUT was recovered or had nothing to recover,
+    2 when OUT exists (without --overwrite) or is being written, 1 on a write error.
+    """
+    from vitruvian.io import writers
+
+    code = 0
+    for out in outs:
+        try:
+            result = writers.recover_output(out, overwrite=overwrite)
+        except writers.OutputConflictError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            code = max(code, 2)
+            continue
+        except writers.OutputError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            code = max(code, 1)
+            continue
+        removed = f" (removed {len(result.removed)} unfinished file(s))" if result.removed else ""
+        if result.journal is None:
+            click.echo(f"{out}: nothing to recover{removed}")
+        elif result.rows == 0:
+            click.echo(f"{out}: the journal {result.journal} held no complete row; removed it")
+        else:
+            click.echo(f"{out}: recovered {result.rows} rows from {result.journal}{removed}")
+    sys.exit(code)
 
 
 # -- vitruvian eval ------------------------------------------------------------------------------
@@ -930,7 +1084,15 @@ def bench(ctx: click.Context, args: tuple[str, ...]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the ``vitruvian`` command line (console-script entry point)."""
+    """Run the ``vitruvian`` command line (console-script entry point).
+
+    Messages on stderr that cannot be written (a closed pipe, a full disk) are dropped rather
+    than ending the command (:class:`vitruvian.progress.SafeStream`).
+    """
+    from vitruvian.progress import SafeStream
+
+    if not isinstance(sys.stderr, SafeStream):
+        sys.stderr = SafeStream(sys.stderr)  # type: ignore[assignment]
     cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="vitruvian")
 
 

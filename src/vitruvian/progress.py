@@ -4,6 +4,10 @@ Logs stay clean: when stderr is redirected to a file or a pipe, no bar is drawn 
 itself with carriage returns), and the commands print their one summary line either way. A
 command's ``--progress`` / ``--no-progress`` (or ``VITRUVIAN_PROGRESS=1|0``) overrides the
 terminal check.
+
+Output that cannot be written never stops the work: :class:`SafeStream` wraps stderr so that a
+closed pipe (``vitruvian run ... 2>&1 | head``), a full disk or a closed terminal silences the
+messages instead of raising in the middle of a run.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-__all__ = ["PROGRESS_ENV", "progress_bar", "progress_enabled"]
+__all__ = ["PROGRESS_ENV", "SafeStream", "progress_bar", "progress_enabled"]
 
 #: Environment variable forcing bars on (``1``) or off (``0``) when no flag decides.
 PROGRESS_ENV = "VITRUVIAN_PROGRESS"
@@ -35,6 +39,63 @@ def progress_enabled(requested: bool | None = None, stream: IO[str] | None = Non
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # closed or unusual streams
         return False
+
+
+class SafeStream:
+    """A text stream whose writes never raise.
+
+    The first write or flush that fails (``BrokenPipeError`` when the reader of a pipe has gone,
+    ``OSError`` for a full disk, ``ValueError`` for a closed stream) marks it broken; from then
+    on writes are dropped, and the underlying file descriptor is pointed at the null device so
+    that nothing else in the process (tracebacks, the interpreter's final flush) fails on it
+    either. Other attributes come from the wrapped stream.
+
+    Args:
+        stream: the stream to wrap (usually ``sys.stderr``).
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        """Write ``text`` (dropped once the stream is broken); returns its length."""
+        if not self.broken:
+            try:
+                self._stream.write(text)
+            except (OSError, ValueError):
+                self._break()
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush (a failure marks the stream broken)."""
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._break()
+
+    def isatty(self) -> bool:
+        """Whether the wrapped stream is a terminal (``False`` once broken)."""
+        try:
+            return not self.broken and bool(self._stream.isatty())
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def _break(self) -> None:
+        self.broken = True
+        try:
+            fd = self._stream.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, fd)
+            finally:
+                os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class _Bar:

@@ -8,8 +8,9 @@ progress go out through callbacks, and the counts come back in a :class:`RunSumm
 Modes: with ``RunOptions.static_image_mode=None`` each source gets its natural mode, video
 mode (tracking, smoothing) for video files and cameras and static mode for images; ``True`` or
 ``False`` forces one mode for all. One ``Pose`` is created per mode and reused; a video-mode
-``Pose`` is :meth:`~vitruvian.solutions.pose.Pose.reset` at the start of every SOURCE argument,
-so each video (or each folder of frames run in video mode) is its own stream. In video mode
+``Pose`` is :meth:`~vitruvian.solutions.pose.Pose.reset` at the start of every video file and
+camera (also when a folder or glob gives several) and of every SOURCE argument, so each video
+(or each folder of images run in video mode) is its own stream. In video mode
 each frame's real time (``Frame.timestamp_s``, seconds) is passed to ``process()``, so the
 smoothing filters follow the video's clock; images in video mode advance by MediaPipe's
 default 1/30 s.
@@ -33,6 +34,7 @@ the loop goes on with the next source and the failure is counted in the summary.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
@@ -50,7 +52,14 @@ from vitruvian.io.writers import PreviewWindow, RowWriter, annotate
 if TYPE_CHECKING:
     from vitruvian.extract import FrameInfo
 
-__all__ = ["FrameSink", "RunOptions", "RunSummary", "annotated_name", "run_pose"]
+__all__ = [
+    "FrameSink",
+    "RunOptions",
+    "RunSummary",
+    "annotated_name",
+    "annotated_name_pattern",
+    "run_pose",
+]
 
 
 class FrameSink(Protocol):
@@ -136,6 +145,18 @@ def annotated_name(source: Source, frame: Frame) -> str:
     return f"{stem}_{frame.index:06d}"
 
 
+def annotated_name_pattern(source: Source) -> re.Pattern[str]:
+    """The PNG file names :func:`annotated_name` gives ``source``'s frames in a folder
+    (``-2``, ``-3``, ... included), as a pattern for whole names."""
+    if source.kind == "camera":
+        stem, frames = f"camera{source.camera}", True
+    else:
+        stem = Path(source.name).stem if source.path is None else source.path.stem
+        frames = source.kind != "image"
+    index = r"_\d{6,}" if frames else ""
+    return re.compile(rf"{re.escape(stem)}{index}(?:-\d+)?\.png")
+
+
 def run_pose(
     sources: Sequence[Source],
     options: RunOptions,
@@ -170,7 +191,7 @@ def run_pose(
 
     summary = RunSummary()
     poses: dict[bool, Pose] = {}
-    stream_group: dict[bool, int] = {}
+    stream_key: dict[bool, tuple[int, str | None]] = {}
     draw = annotated is not None or window is not None
 
     def is_static(source: Source) -> bool:
@@ -192,9 +213,12 @@ def run_pose(
                 backend=options.backend,
             )
         pose = poses[static]
-        if not static and stream_group.get(static) != source.group:
-            pose.reset()  # a new SOURCE argument starts a new video stream
-            stream_group[static] = source.group
+        # Each video or camera is a stream of its own; images of one SOURCE (a folder of
+        # frames) in video mode make one stream.
+        key = (source.group, source.name if source.is_stream else None)
+        if not static and stream_key.get(static) != key:
+            pose.reset()
+            stream_key[static] = key
         return pose, static
 
     def handle(source: Source, frame: Frame, pose: Pose, static: bool) -> bool:

@@ -16,23 +16,55 @@ H.264 when OpenCV's build can encode it, else MPEG-4 Part 2) or a folder of PNG 
 (:class:`AnnotatedDirWriter`). :func:`annotate` draws one frame; :class:`PreviewWindow` shows
 frames on screen.
 
+What is on disk, whatever happens (see :mod:`vitruvian.io.atomic` for the mechanics):
+
+* Every output is written under a temporary name beside its destination and renamed into place
+  when complete, while an advisory lock keeps a second run off the same destination. An
+  existing destination is replaced only with ``overwrite=True``.
+* A table that is closed (normally, after an error, or after a signal the caller turned into a
+  stop) is a valid file under its final name with every row written; a table with no row never
+  replaces an existing one.
+* A killed process (SIGKILL) leaves the destination as it was; the rows written so far (all but
+  at most :data:`JOURNAL_FLUSH_SECONDS` seconds' worth) are in a journal beside it, which
+  :func:`recover_output` (``vitruvian recover OUT``) turns into the table.
+* A write error (no space, quota, I/O, permission) is an :class:`OutputError` naming the file
+  and the operating system's error; the annotated video is checked after it is closed.
+
 Images here are OpenCV BGR ``uint8`` ``(H, W, 3)`` arrays.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import json
 import math
 import os
+import shutil
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
+from vitruvian.io.atomic import (
+    OutputBusyError,
+    OutputConflictError,
+    OutputError,
+    OutputLock,
+    commit_file,
+    leftovers,
+    os_error_text,
+    partial_files_in,
+    partial_path,
+    remove_quietly,
+    write_all,
+)
 from vitruvian.io.records import COLUMN_TYPES, COLUMNS
 from vitruvian.types import PoseResult
 
@@ -44,10 +76,14 @@ __all__ = [
     "AnnotatedDirWriter",
     "AnnotatedVideoWriter",
     "CsvRowWriter",
+    "JOURNAL_FLUSH_SECONDS",
     "JsonlRowWriter",
+    "OutputBusyError",
+    "OutputConflictError",
     "OutputError",
     "ParquetRowWriter",
     "PreviewWindow",
+    "Recovered",
     "RowWriter",
     "annotate",
     "check_annotated_path",
@@ -55,7 +91,9 @@ __all__ = [
     "check_row_writer_available",
     "display_problem",
     "open_annotated_writer",
+    "count_journal_rows",
     "open_row_writer",
+    "recover_output",
 ]
 
 #: Landmark table formats by file extension.
@@ -64,8 +102,12 @@ OUTPUT_FORMATS: dict[str, str] = {".parquet": "Parquet", ".csv": "CSV", ".jsonl"
 #: Extensions accepted for an annotated video (anything else names a folder of PNGs).
 ANNOTATED_VIDEO_EXTENSIONS = (".mp4",)
 
-#: Rows per Parquet row group (and per flush of the buffered columns).
+#: Rows per Parquet row group, and rows buffered at most before they go to a table's journal.
 PARQUET_ROW_GROUP_SIZE = 512
+
+#: Seconds a finished row waits at most before it is written to its table's journal (what a
+#: SIGKILL can lose).
+JOURNAL_FLUSH_SECONDS = 1.0
 
 #: How to get pyarrow, for ``.parquet`` outputs.
 PARQUET_INSTALL_HINT = "pip install 'vitruvian[parquet]'"
@@ -78,10 +120,6 @@ MASK_TINT_BGR = (255, 128, 0)
 MASK_OPACITY = 0.45
 
 
-class OutputError(OSError):
-    """An output cannot be created or written (bad extension, missing pyarrow, I/O error)."""
-
-
 class RowWriter(Protocol):
     """A landmark table being written: :meth:`write` rows, then :meth:`close`."""
 
@@ -91,7 +129,7 @@ class RowWriter(Protocol):
         """Append one row (keys :data:`~vitruvian.io.records.COLUMNS`)."""
 
     def close(self) -> None:
-        """Flush what is buffered and close the file (harmless when called again)."""
+        """Finish the table (harmless when called again)."""
 
 
 def check_output_path(path: Path) -> str:
@@ -133,134 +171,259 @@ def check_row_writer_available(path: Path) -> None:
         _require_pyarrow()
 
 
-def _prepare_parent(path: Path) -> None:
+def _resolved(path: Path) -> Path:
+    """``path`` with symlinks followed (a symlinked output is written through to its target)."""
+    return Path(os.path.realpath(path))
+
+
+def _open_exclusive(path: Path, shown: Path) -> int:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
     except OSError as exc:
-        raise OutputError(f"cannot create the folder for {path}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {shown}: {os_error_text(exc)}") from exc
 
 
-def _open_text(path: Path) -> IO[str]:
-    _prepare_parent(path)
-    try:
-        return open(path, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+_O_BINARY = getattr(os, "O_BINARY", 0)
 
 
-class ParquetRowWriter:
-    """Parquet landmark table, written in row groups as rows arrive.
-
-    Rows are buffered column by column and written as one row group every
-    ``row_group_size`` rows (and at :meth:`close`), so at most that many rows are in memory.
+class _Output:
+    """What every output shares: the destination's lock, the existing-file and leftover rules.
 
     Args:
-        path: the ``.parquet`` file (overwritten; parent folders are created).
-        row_group_size: rows per row group.
-
-    Raises:
-        OutputError: pyarrow is missing, or the file cannot be created.
+        path: the destination as given (messages name it).
+        overwrite: replace an existing destination (else :class:`OutputConflictError`) and
+            discard what a killed run left for it.
+        journal_kind: a word for the error message about leftovers (``"rows"``).
     """
 
-    def __init__(self, path: Path, row_group_size: int = PARQUET_ROW_GROUP_SIZE) -> None:
-        _require_pyarrow()
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
+    def __init__(self, path: Path, overwrite: bool, *, folder: bool = False) -> None:
         self.path = Path(path)
-        self._pa = pa
-        types = {
-            "string": pa.string(),
-            "int64": pa.int64(),
-            "bool": pa.bool_(),
-            "float64": pa.float64(),
-            "float32": pa.float32(),
-        }
-        self._schema = pa.schema([(name, types[COLUMN_TYPES[name]]) for name in COLUMNS])
-        self._row_group_size = max(1, int(row_group_size))
-        self._columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
-        self._buffered = 0
-        _prepare_parent(self.path)
+        self.target = _resolved(self.path)
+        #: Whether this run's output was renamed into place (set by ``close``).
+        self.committed = False
+        self._lock = OutputLock(self.target, shown=self.path)
         try:
-            self._writer: Any = pq.ParquetWriter(str(self.path), self._schema)
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc}") from exc
+            self._check_existing(overwrite, folder)
+        except BaseException:
+            self._lock.release()
+            raise
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Append one row; a full row group goes to the file."""
-        if self._writer is None:
-            raise OutputError(f"{self.path} is already closed")
-        for name in COLUMNS:
-            self._columns[name].append(row[name])
-        self._buffered += 1
-        if self._buffered >= self._row_group_size:
-            self._flush()
+    def _check_existing(self, overwrite: bool, folder: bool) -> None:
+        if not folder and self.target.is_dir():
+            raise OutputConflictError(f"{self.path} is a folder: give a file name")
+        for leftover in leftovers(self.target):
+            if leftover.journal and not overwrite:
+                rows = count_journal_rows(leftover.path, self.path)
+                raise OutputConflictError(
+                    f"a vitruvian run writing {self.path} was killed and left {rows} finished "
+                    f"row{'' if rows == 1 else 's'} in {leftover.path}: get them back with "
+                    f"`vitruvian recover {self.path}`, or pass --overwrite to discard them"
+                )
+        if not folder and self.target.exists() and not overwrite:
+            raise OutputConflictError(
+                f"{self.path} already exists: pass --overwrite to replace it, or choose "
+                "another output"
+            )
+        for leftover in leftovers(self.target):  # unusable, or discarded by --overwrite
+            remove_quietly(leftover.path)
 
-    def _flush(self) -> None:
-        if self._buffered == 0:
-            return
-        table = self._pa.Table.from_pydict(self._columns, schema=self._schema)
+    def _release(self) -> None:
+        self._lock.release()
+
+
+class _TableWriter(_Output):
+    """A landmark table written through a journal and committed when closed.
+
+    Rows are buffered and appended to the journal (a temporary file beside the destination,
+    :func:`~vitruvian.io.atomic.partial_path`) every ``flush_rows`` rows or ``flush_seconds``
+    seconds, whichever comes first, each time in one piece, so the journal always ends on a
+    row boundary (or, after a failed write, on a torn row that recovery drops). :meth:`close`
+    turns the journal into the destination and renames it into place; until then the
+    destination is untouched.
+
+    * No row written: an existing destination is kept as it was; a new one gets the empty
+      table (header and schema only).
+    * A write error (disk full, I/O): :class:`OutputError` naming the file and the operating
+      system's error; the rows written before are kept in the journal for
+      :func:`recover_output`, and the destination is untouched.
+    * Killed (SIGKILL): the journal stays; :func:`recover_output` (``vitruvian recover``)
+      makes the destination from it. A later run to the same destination refuses to start
+      until it is recovered or ``--overwrite`` discards it.
+
+    Args:
+        path: the destination (parent folders are created).
+        overwrite: replace an existing destination.
+        flush_rows: rows buffered at most before they go to the journal.
+        flush_seconds: seconds a row waits at most before it goes to the journal (checked when
+            the next row comes).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        overwrite: bool = False,
+        flush_rows: int = PARQUET_ROW_GROUP_SIZE,
+        flush_seconds: float = JOURNAL_FLUSH_SECONDS,
+    ) -> None:
+        super().__init__(path, overwrite)
+        self.rows = 0
+        self.journal = partial_path(self.target)
+        self.failed: OutputError | None = None
+        self._flush_rows = max(1, int(flush_rows))
+        self._flush_seconds = float(flush_seconds)
+        self._buffer: list[dict[str, Any]] = []
+        self._last_flush = time.monotonic()
+        self._closed = False
         try:
-            self._writer.write_table(table)
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc}") from exc
-        self._columns = {name: [] for name in COLUMNS}
-        self._buffered = 0
+            self._fd: int | None = _open_exclusive(self.journal, self.path)
+            self._start(self._fd)
+        except BaseException:
+            self._fd = None
+            remove_quietly(self.journal)
+            self._release()
+            raise
 
-    def close(self) -> None:
-        """Write the buffered rows and the file footer."""
-        if self._writer is None:
-            return
-        try:
-            self._flush()
-        finally:
-            writer, self._writer = self._writer, None
-            writer.close()
+    # -- format-specific parts
+    def _start(self, fd: int) -> None:
+        """Write what the journal begins with (a header)."""
 
-
-class _TextRowWriter:
-    """A landmark table in a text file, written line by line as rows come."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._file: IO[str] | None = _open_text(self.path)
-
-    def _write_row(self, file: IO[str], row: dict[str, Any]) -> None:
+    def _append(self, fd: int, rows: list[dict[str, Any]]) -> None:
+        """Append ``rows`` to the journal."""
         raise NotImplementedError
 
+    def _end_journal(self, fd: int) -> None:
+        """Write what the journal ends with, before it is closed."""
+
+    def _finish(self) -> Path:
+        """The finished file to rename over the destination (the journal or a conversion)."""
+        return self.journal
+
+    # -- shared
     def write(self, row: dict[str, Any]) -> None:
-        """Append one row."""
-        if self._file is None:
+        """Append one row; buffered rows go to the journal every ``flush_rows`` rows or
+        ``flush_seconds`` seconds.
+
+        Raises:
+            OutputError: the journal cannot be written (the writer is then failed: later
+                writes raise again and :meth:`close` keeps the journal).
+        """
+        if self._closed:
             raise OutputError(f"{self.path} is already closed")
+        if self.failed is not None:
+            raise self.failed
+        self._buffer.append(row)
+        if (
+            len(self._buffer) >= self._flush_rows
+            or time.monotonic() - self._last_flush >= self._flush_seconds
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Append the buffered rows to the journal now."""
+        if not self._buffer or self._fd is None:
+            return
+        rows = self._buffer
         try:
-            self._write_row(self._file, row)
+            self._append(self._fd, rows)
         except OSError as exc:
-            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+            self.failed = OutputError(f"cannot write {self.path}: {os_error_text(exc)}")
+            raise self.failed from exc
+        self._buffer = []
+        self.rows += len(rows)
+        self._last_flush = time.monotonic()
 
     def close(self) -> None:
-        """Flush and close the file."""
-        if self._file is not None:
-            file, self._file = self._file, None
-            file.close()
+        """Finish the table: flush, commit to the destination, release the lock.
+
+        Harmless when called again. With no row written nothing is committed.
+
+        Raises:
+            OutputError: the table cannot be finished (the journal is then kept, and the
+                message says where and how to recover it).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.failed is None:
+                try:
+                    self.flush()
+                    if self._fd is not None:
+                        self._end_journal(self._fd)
+                except OutputError:
+                    pass  # self.failed is set
+                except OSError as exc:
+                    self.failed = OutputError(f"cannot write {self.path}: {os_error_text(exc)}")
+            self._close_fd()
+            if self.failed is not None:
+                self._keep_journal()
+                raise self.failed
+            if self.rows == 0 and os.path.lexists(self.target):
+                remove_quietly(self.journal)  # a run without rows never replaces a table
+                return
+            finished = self._finish()
+            try:
+                commit_file(finished, self.target, shown=self.path)
+            except OutputError as exc:
+                if finished != self.journal:
+                    remove_quietly(finished)
+                self.failed = exc
+                self._keep_journal()
+                raise
+            self.committed = True
+            if finished != self.journal:
+                remove_quietly(self.journal)
+        finally:
+            self._release()
+
+    def abort(self) -> None:
+        """Drop what was written (the destination is untouched) and release the lock."""
+        self._closed = True
+        self._close_fd()
+        remove_quietly(self.journal)
+        self._release()
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                os.close(fd)
+            except OSError as exc:
+                if self.failed is None:
+                    self.failed = OutputError(f"cannot write {self.path}: {os_error_text(exc)}")
+
+    def _keep_journal(self) -> None:
+        assert self.failed is not None
+        rows = count_journal_rows(self.journal, self.path) if self.journal.exists() else 0
+        if rows == 0:
+            remove_quietly(self.journal)
+            return
+        self.failed = OutputError(
+            f"{self.failed}; the {rows} row{'' if rows == 1 else 's'} written before are kept "
+            f"in {self.journal}: free the space (or fix the error) and run "
+            f"`vitruvian recover {self.path}`"
+        )
 
 
-class CsvRowWriter(_TextRowWriter):
+class CsvRowWriter(_TableWriter):
     """CSV landmark table: a header line with :data:`~vitruvian.io.records.COLUMNS`, then one
     line per row; ``None`` becomes an empty field, booleans ``True``/``False``, floats the
-    shortest text that reads back to the same value.
-
-    Args:
-        path: the ``.csv`` file (overwritten; parent folders are created).
+    shortest text that reads back to the same value. UTF-8, ``\\r\\n`` line ends (Python's
+    ``csv`` module). Written through a journal (see :class:`_TableWriter`).
     """
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        assert self._file is not None
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(COLUMNS)
+    def _start(self, fd: int) -> None:
+        write_all(fd, _csv_text([list(COLUMNS)]))
 
-    def _write_row(self, file: IO[str], row: dict[str, Any]) -> None:
-        self._writer.writerow([row[name] for name in COLUMNS])
+    def _append(self, fd: int, rows: list[dict[str, Any]]) -> None:
+        write_all(fd, _csv_text([[row[name] for name in COLUMNS] for row in rows]))
+
+
+def _csv_text(lines: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(lines)
+    return buffer.getvalue().encode("utf-8")
 
 
 def _json_value(value: Any) -> Any:
@@ -269,37 +432,349 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-class JsonlRowWriter(_TextRowWriter):
+class JsonlRowWriter(_TableWriter):
     """JSON Lines landmark table: one JSON object per row, keys in column order, ``null`` for
-    missing values (and for non-finite floats, which JSON cannot hold).
-
-    Args:
-        path: the ``.jsonl`` file (overwritten; parent folders are created).
+    missing values (and for non-finite floats, which JSON cannot hold). UTF-8. Written through
+    a journal (see :class:`_TableWriter`).
     """
 
-    def _write_row(self, file: IO[str], row: dict[str, Any]) -> None:
-        record = {name: _json_value(row[name]) for name in COLUMNS}
-        file.write(json.dumps(record, allow_nan=False) + "\n")
+    def _append(self, fd: int, rows: list[dict[str, Any]]) -> None:
+        text = "".join(
+            json.dumps({name: _json_value(row[name]) for name in COLUMNS}, allow_nan=False) + "\n"
+            for row in rows
+        )
+        write_all(fd, text.encode("utf-8"))
 
 
-def open_row_writer(path: Path) -> RowWriter:
-    """Open the landmark table writer for ``path``'s extension.
+def _arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "int64": pa.int64(),
+        "bool": pa.bool_(),
+        "float64": pa.float64(),
+        "float32": pa.float32(),
+    }
+    return pa.schema([(name, types[COLUMN_TYPES[name]]) for name in COLUMNS])
+
+
+class _FdSink:
+    """A write-only file object over a descriptor, for pyarrow's stream writer (every write
+    goes to the operating system at once, and its errors come back as ``OSError``)."""
+
+    closed = False
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        write_all(self._fd, view)
+        return len(view)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+    def close(self) -> None:
+        """The descriptor is the writer's to close."""
+
+    def writable(self) -> bool:
+        return True
+
+
+class ParquetRowWriter(_TableWriter):
+    """Parquet landmark table (``pyarrow``), row group by row group.
+
+    The journal is an Arrow IPC stream (one record batch per flush), which can be read back up
+    to the last complete batch however the run ended; :meth:`close` converts it into the
+    Parquet file in row groups of ``row_group_size`` rows, streaming, so memory stays flat
+    however long the video. See :class:`_TableWriter` for the rest.
 
     Args:
-        path: a ``.parquet``, ``.csv`` or ``.jsonl`` file (overwritten if it exists).
+        path: the ``.parquet`` file (parent folders are created).
+        row_group_size: rows per Parquet row group (and rows buffered at most).
+        overwrite: replace an existing destination.
+        flush_seconds: seconds a row waits at most before it goes to the journal.
+
+    Raises:
+        OutputError: pyarrow is missing, or the file cannot be created.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        row_group_size: int = PARQUET_ROW_GROUP_SIZE,
+        *,
+        overwrite: bool = False,
+        flush_seconds: float = JOURNAL_FLUSH_SECONDS,
+    ) -> None:
+        _require_pyarrow()
+        self._schema = _arrow_schema()
+        self._row_group_size = max(1, int(row_group_size))
+        self._stream: Any = None
+        super().__init__(
+            path, overwrite=overwrite, flush_rows=self._row_group_size, flush_seconds=flush_seconds
+        )
+
+    def _start(self, fd: int) -> None:
+        import pyarrow as pa
+
+        self._stream = pa.ipc.new_stream(_FdSink(fd), self._schema)
+
+    def _append(self, fd: int, rows: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+
+        self._stream.write_batch(pa.RecordBatch.from_pylist(rows, schema=self._schema))
+
+    def _end_journal(self, fd: int) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.close()
+
+    def _finish(self) -> Path:
+        converted = partial_path(self.target, ".parquet")
+        try:
+            _journal_to_parquet(self.journal, converted, self._row_group_size, tolerant=False)
+        except OSError as exc:
+            remove_quietly(converted)
+            raise OutputError(f"cannot write {self.path}: {os_error_text(exc)}") from exc
+        return converted
+
+
+def _read_journal_batches(journal: Path, tolerant: bool) -> Iterator[Any]:
+    """The record batches of an Arrow IPC stream journal; with ``tolerant``, stop quietly at a
+    torn or missing end (a killed run) instead of raising."""
+    import pyarrow as pa
+
+    with pa.OSFile(str(journal), "rb") as source:
+        try:
+            reader = pa.ipc.open_stream(source)
+        except (pa.ArrowInvalid, OSError):
+            if tolerant:
+                return
+            raise
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, OSError):
+                if tolerant:
+                    return
+                raise
+            yield batch
+
+
+def _journal_to_parquet(journal: Path, out: Path, row_group_size: int, tolerant: bool) -> int:
+    """Write the rows of a journal to a new Parquet file; returns the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _arrow_schema()
+    rows = 0
+    pending: list[Any] = []
+    pending_rows = 0
+    with pq.ParquetWriter(str(out), schema) as writer:
+        for batch in _read_journal_batches(journal, tolerant):
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            while pending_rows >= row_group_size:
+                table = pa.Table.from_batches(pending, schema=schema)
+                writer.write_table(table.slice(0, row_group_size))
+                rest = table.slice(row_group_size)
+                pending, pending_rows = rest.to_batches(), rest.num_rows
+                rows += row_group_size
+        if pending_rows:
+            writer.write_table(pa.Table.from_batches(pending, schema=schema))
+            rows += pending_rows
+    return rows
+
+
+def _complete_lines(journal: Path) -> Iterator[str]:
+    """The lines of a text journal that end with a line break (a write torn by a kill leaves
+    at most one unfinished line, at the end, which is dropped), decoded as UTF-8."""
+    with open(journal, "rb") as file:
+        for line in file:
+            if not line.endswith(b"\n"):
+                return
+            yield line.decode("utf-8", errors="replace")
+
+
+def _text_journal_rows(journal: Path, suffix: str) -> Iterator[list[Any] | dict[str, Any]]:
+    """The complete rows of a CSV (lists of fields, header excluded) or JSON Lines journal
+    (dicts), in order, read as a stream, stopping at the first incomplete or damaged one."""
+    if suffix == ".csv":
+        reader = csv.reader(_complete_lines(journal))
+        try:
+            if next(reader, None) != list(COLUMNS):
+                return
+            for fields in reader:
+                if len(fields) != len(COLUMNS):
+                    return
+                yield fields
+        except csv.Error:
+            return
+    else:
+        for line in _complete_lines(journal):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                return
+            if not isinstance(record, dict) or list(record) != list(COLUMNS):
+                return
+            yield record
+
+
+def count_journal_rows(journal: Path, destination: Path) -> int:
+    """How many complete rows a journal of ``destination``'s format holds (0 if unreadable)."""
+    suffix = destination.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return sum(batch.num_rows for batch in _read_journal_batches(journal, tolerant=True))
+        return sum(1 for _ in _text_journal_rows(journal, suffix))
+    except (OSError, ImportError):
+        return 0
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What :func:`recover_output` did.
+
+    Attributes:
+        path: the destination written.
+        rows: rows recovered into it.
+        journal: the journal they came from.
+        removed: unfinished files that could not be used and were removed.
+    """
+
+    path: Path
+    rows: int
+    journal: Path | None
+    removed: tuple[Path, ...]
+
+
+def recover_output(path: Path, *, overwrite: bool = False) -> Recovered:
+    """Make ``path`` from the journal a killed ``vitruvian run`` left beside it.
+
+    Reads the journal up to its last complete row (a write torn by the kill is dropped), writes
+    the destination under a temporary name and renames it into place, then removes the journal.
+    Unfinished final files of the same destination (an MP4 without its index, a Parquet file
+    being converted) cannot be used and are removed.
+
+    Args:
+        path: the ``--out`` path of the killed run (``.parquet``, ``.csv`` or ``.jsonl``; an
+            ``.mp4`` only gets its unusable leftovers removed).
+        overwrite: replace ``path`` if it exists.
+
+    Returns:
+        A :class:`Recovered` (``rows == 0`` and ``journal is None`` when there was nothing to
+        recover).
+
+    Raises:
+        OutputBusyError: a run is writing ``path`` now.
+        OutputConflictError: ``path`` exists and ``overwrite`` is false, or several journals
+            were left (they are listed).
+        OutputError: the file cannot be written.
+    """
+    path = Path(path)
+    target = _resolved(path)
+    suffix = path.suffix.lower()
+    lock = OutputLock(target, shown=path)
+    try:
+        found = leftovers(target)
+        removed = tuple(left.path for left in found if not left.journal)
+        journals = [left.path for left in found if left.journal]
+        if suffix not in OUTPUT_FORMATS:
+            for leftover in removed:
+                remove_quietly(leftover)
+            return Recovered(path, 0, None, removed)
+        if len(journals) > 1:
+            listed = ", ".join(str(journal) for journal in journals)
+            raise OutputConflictError(
+                f"several killed runs left rows for {path} ({listed}): recover one at a time by "
+                "moving the others away"
+            )
+        if journals and target.exists() and not overwrite:
+            raise OutputConflictError(
+                f"{path} already exists: pass --overwrite to replace it with the recovered rows"
+            )
+        for leftover in removed:
+            remove_quietly(leftover)
+        if not journals:
+            return Recovered(path, 0, None, removed)
+        journal = journals[0]
+        out = partial_path(target, suffix)
+        try:
+            if suffix == ".parquet":
+                _require_pyarrow()
+                rows = _journal_to_parquet(journal, out, PARQUET_ROW_GROUP_SIZE, tolerant=True)
+            else:
+                rows = _write_text_recovery(journal, out, suffix)
+            if rows == 0:
+                remove_quietly(out)
+            else:
+                commit_file(out, target, shown=path)
+        except OSError as exc:
+            remove_quietly(out)
+            if isinstance(exc, OutputError):
+                raise
+            raise OutputError(f"cannot write {path}: {os_error_text(exc)}") from exc
+        remove_quietly(journal)
+        return Recovered(path, rows, journal, removed)
+    finally:
+        lock.release()
+
+
+def _write_text_recovery(journal: Path, out: Path, suffix: str) -> int:
+    rows = 0
+    fd = _open_exclusive(out, out)
+    try:
+        chunk: list[Any] = []
+        if suffix == ".csv":
+            write_all(fd, _csv_text([list(COLUMNS)]))
+        for record in _text_journal_rows(journal, suffix):
+            chunk.append(record)
+            if len(chunk) >= PARQUET_ROW_GROUP_SIZE:
+                write_all(fd, _text_chunk(chunk, suffix))
+                rows += len(chunk)
+                chunk = []
+        if chunk:
+            write_all(fd, _text_chunk(chunk, suffix))
+            rows += len(chunk)
+    finally:
+        os.close(fd)
+    return rows
+
+
+def _text_chunk(records: list[Any], suffix: str) -> bytes:
+    if suffix == ".csv":
+        return _csv_text(records)
+    return "".join(json.dumps(record) + "\n" for record in records).encode("utf-8")
+
+
+def open_row_writer(path: Path, *, overwrite: bool = False) -> RowWriter:
+    """Open the landmark table writer for ``path``'s extension (see :class:`_TableWriter` for
+    what is guaranteed on disk).
+
+    Args:
+        path: a ``.parquet``, ``.csv`` or ``.jsonl`` file.
+        overwrite: replace ``path`` if it exists (else :class:`OutputConflictError`).
 
     Returns:
         A :class:`RowWriter`.
 
     Raises:
         OutputError: unknown extension, pyarrow missing, or the file cannot be created.
+        OutputConflictError: ``path`` exists, is being written by another run, or holds the
+            journal of a killed run.
     """
     suffix = check_output_path(Path(path))
     if suffix == ".parquet":
-        return ParquetRowWriter(Path(path))
+        return ParquetRowWriter(Path(path), overwrite=overwrite)
     if suffix == ".csv":
-        return CsvRowWriter(Path(path))
-    return JsonlRowWriter(Path(path))
+        return CsvRowWriter(Path(path), overwrite=overwrite)
+    return JsonlRowWriter(Path(path), overwrite=overwrite)
 
 
 def annotate(
@@ -342,43 +817,65 @@ def annotate(
     return image
 
 
-class AnnotatedVideoWriter:
+class AnnotatedVideoWriter(_Output):
     """An annotated ``.mp4``, opened on the first frame with that frame's size.
 
     Tries H.264 (``avc1``) first; when this OpenCV build cannot encode it (the pip wheels of
     ``opencv-python`` ship no H.264 encoder), falls back to MPEG-4 Part 2 (``mp4v``), which
     every OpenCV build writes and most players read, and reports it once through ``warn``.
 
+    The video is written under a temporary name beside the destination and, when closed,
+    checked (it opens and holds every frame written) before it is renamed into place; a video
+    that fails the check (disk full, file size limit) is an :class:`OutputError` and the
+    destination is untouched. With no frame written nothing is created.
+
     Args:
-        path: the ``.mp4`` file (overwritten; parent folders are created).
+        path: the ``.mp4`` file (parent folders are created).
         fps: frame rate to record, frames per second (the input's; ``None`` or <= 0 gives
             :data:`DEFAULT_ANNOTATED_FPS`).
         warn: called with a one-line message for the codec fallback.
+        overwrite: replace an existing destination (else :class:`OutputConflictError`).
     """
 
     def __init__(
-        self, path: Path, fps: float | None, warn: Callable[[str], None] | None = None
+        self,
+        path: Path,
+        fps: float | None,
+        warn: Callable[[str], None] | None = None,
+        *,
+        overwrite: bool = False,
     ) -> None:
-        self.path = Path(path)
+        super().__init__(path, overwrite)
         self.fps = float(fps) if fps is not None and fps > 0 else DEFAULT_ANNOTATED_FPS
         self.codec: str | None = None
+        self.frames = 0
+        self.temporary = partial_path(self.target, ".mp4")
         self._warn = warn
         self._writer: cv2.VideoWriter | None = None
+        self._folder_fd: int | None = None
         self._size: tuple[int, int] | None = None
         self._closed = False
 
     def _open(self, width: int, height: int) -> None:
-        _prepare_parent(self.path)
+        # Reserve the name (an OS error here names the real cause, e.g. permission denied).
+        os.close(_open_exclusive(self.temporary, self.path))
+        name = _opencv_path(self.temporary)
+        if name is None:  # a folder name OpenCV cannot take: go through the folder's descriptor
+            self._folder_fd = os.open(self.temporary.parent, os.O_RDONLY)
+            name = f"/proc/self/fd/{self._folder_fd}/{self.temporary.name}"
         for codec in ("avc1", "mp4v"):
             writer = cv2.VideoWriter(
-                str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps, (width, height)
+                name, cv2.VideoWriter_fourcc(*codec), self.fps, (width, height)
             )
             if writer.isOpened():
                 self._writer, self.codec = writer, codec
                 break
             writer.release()
         if self._writer is None:
-            raise OutputError(f"OpenCV cannot write the video {self.path} (avc1 and mp4v failed)")
+            raise OutputError(
+                f"OpenCV cannot encode the video {self.path} (neither avc1 nor mp4v is available "
+                "in this OpenCV build)"
+            )
         if self.codec != "avc1" and self._warn is not None:
             self._warn(
                 f"this OpenCV build cannot encode H.264; writing {self.path} as MPEG-4 Part 2 "
@@ -400,33 +897,136 @@ class AnnotatedVideoWriter:
                 f"{self._size[0]}x{self._size[1]}; write frames of mixed sizes to a folder"
             )
         self._writer.write(bgr)
+        self.frames += 1
 
     def close(self) -> None:
-        """Finish the file (harmless when called again or when no frame was written)."""
+        """Finish, check and commit the video (harmless when called again).
+
+        Raises:
+            OutputError: the encoder could not finish the file (the reason, e.g. no space
+                left, is named); the destination is untouched.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                writer.release()
+            if self.frames == 0:
+                remove_quietly(self.temporary)
+                return
+            readable = _count_video_frames(self.temporary)
+            if readable != self.frames:
+                reason = _write_failure_reason(self.temporary)
+                remove_quietly(self.temporary)
+                found = "cannot be opened" if readable is None else f"holds {readable}"
+                raise OutputError(
+                    f"cannot write {self.path}: {reason} (the finished video {found} of the "
+                    f"{self.frames} frames written)"
+                )
+            try:
+                commit_file(self.temporary, self.target, shown=self.path)
+            except OutputError:
+                remove_quietly(self.temporary)
+                raise
+            self.committed = True
+        finally:
+            if self._folder_fd is not None:
+                os.close(self._folder_fd)
+                self._folder_fd = None
+            self._release()
+
+    def abort(self) -> None:
+        """Drop the video (the destination is untouched) and release the lock."""
         self._closed = True
         if self._writer is not None:
             writer, self._writer = self._writer, None
             writer.release()
+        remove_quietly(self.temporary)
+        if self._folder_fd is not None:
+            os.close(self._folder_fd)
+            self._folder_fd = None
+        self._release()
 
 
-class AnnotatedDirWriter:
+def _opencv_path(path: Path) -> str | None:
+    """``path`` as OpenCV can take it (UTF-8 text), or ``None`` when its bytes are not UTF-8."""
+    try:
+        text = str(path)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text
+
+
+def _count_video_frames(path: Path) -> int | None:
+    """Frames a finished MP4 announces in its index, or ``None`` if it cannot be opened."""
+    name = _opencv_path(path)
+    folder_fd = None
+    if name is None:
+        folder_fd = os.open(path.parent, os.O_RDONLY)
+        name = f"/proc/self/fd/{folder_fd}/{path.name}"
+    capture = cv2.VideoCapture(name)
+    try:
+        if not capture.isOpened():
+            return None
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+        if folder_fd is not None:
+            os.close(folder_fd)
+
+
+def _write_failure_reason(path: Path) -> str:
+    """Why an encoder (which reports no errors of its own) could not finish ``path``: the
+    operating system's words for a full disk or a file size limit, when either is the case."""
+    try:
+        size = path.stat().st_size
+        usage = shutil.disk_usage(path.parent)
+    except OSError as exc:
+        return os_error_text(exc)
+    if usage.free < 1 << 20:
+        return os_error_text(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError):
+        limit = -1
+    if limit >= 0 and limit != getattr(resource, "RLIM_INFINITY", -1) and size >= limit - 4096:
+        text = os_error_text(OSError(errno.EFBIG, os.strerror(errno.EFBIG)))
+        return f"{text}: the file size limit (ulimit -f) is {limit} bytes"
+    return "the video encoder could not finish the file"
+
+
+class AnnotatedDirWriter(_Output):
     """A folder of annotated PNG files, one per image or frame.
 
     Names: ``<image file stem>.png`` for an image, ``<video file stem>_<frame:06d>.png`` for a
     video frame, ``camera<N>_<frame:06d>.png`` for a camera frame; a name already used in this
-    run gets ``-2``, ``-3``, ... before ``.png``.
+    run gets ``-2``, ``-3``, ... before ``.png``. Each PNG is encoded in memory, written under a
+    temporary name and renamed into place, so a file of that name is always a whole image.
 
     Args:
-        path: the folder (created if missing; existing files with the same names are
-            overwritten).
+        path: the folder (created if missing).
+        overwrite: replace files of the same names (the caller checks beforehand which names
+            exist, see :func:`vitruvian.io.preflight.check_outputs`).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path, *, overwrite: bool = False) -> None:
+        super().__init__(path, overwrite, folder=True)
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.target.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OutputError(f"cannot create the folder {self.path}: {exc.strerror}") from exc
+            self._release()
+            raise OutputError(
+                f"cannot create the folder {self.path}: {os_error_text(exc)}"
+            ) from exc
+        # Unfinished PNGs left by a killed run (a live one would hold the folder's lock).
+        for leftover in partial_files_in(self.target, ".png"):
+            remove_quietly(leftover)
+        self.frames = 0
         self._used: set[str] = set()
 
     def write(self, bgr: np.ndarray, name: str = "frame") -> None:
@@ -436,12 +1036,32 @@ class AnnotatedDirWriter:
             counter += 1
             candidate = f"{name}-{counter}"
         self._used.add(candidate)
-        target = self.path / f"{candidate}.png"
-        if not cv2.imwrite(str(target), bgr):
-            raise OutputError(f"cannot write {target}")
+        target = self.target / f"{candidate}.png"
+        shown = self.path / f"{candidate}.png"
+        ok, encoded = cv2.imencode(".png", bgr)
+        if not ok:
+            raise OutputError(f"cannot encode {shown} as PNG")
+        temporary = partial_path(target, ".png")
+        fd = _open_exclusive(temporary, shown)
+        try:
+            try:
+                write_all(fd, encoded.data)
+            finally:
+                os.close(fd)
+            os.replace(temporary, target)
+        except OSError as exc:
+            remove_quietly(temporary)
+            raise OutputError(f"cannot write {shown}: {os_error_text(exc)}") from exc
+        self.frames += 1
+        self.committed = True
 
     def close(self) -> None:
-        """Nothing to flush (each PNG is complete when written)."""
+        """Release the folder (each PNG is complete when written)."""
+        self._release()
+
+    def abort(self) -> None:
+        """Release the folder; the PNGs already written stay."""
+        self._release()
 
 
 def check_annotated_path(path: Path) -> str:
@@ -470,7 +1090,11 @@ def check_annotated_path(path: Path) -> str:
 
 
 def open_annotated_writer(
-    path: Path, fps: float | None, warn: Callable[[str], None] | None = None
+    path: Path,
+    fps: float | None,
+    warn: Callable[[str], None] | None = None,
+    *,
+    overwrite: bool = False,
 ) -> AnnotatedVideoWriter | AnnotatedDirWriter:
     """Open the annotated-output writer for ``path`` (see :func:`check_annotated_path`).
 
@@ -478,10 +1102,11 @@ def open_annotated_writer(
         path: an ``.mp4`` file or a folder.
         fps: frame rate for a video file, frames per second (``None``: 30).
         warn: receives one-line warnings (the H.264 fallback).
+        overwrite: replace an existing video, or files of the same names in the folder.
     """
     if check_annotated_path(Path(path)) == "video":
-        return AnnotatedVideoWriter(Path(path), fps, warn)
-    return AnnotatedDirWriter(Path(path))
+        return AnnotatedVideoWriter(Path(path), fps, warn, overwrite=overwrite)
+    return AnnotatedDirWriter(Path(path), overwrite=overwrite)
 
 
 def display_problem() -> str | None:
