@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import errno
 import glob
-import inspect
 import json
 import os
 import re
@@ -39,7 +38,6 @@ import cv2
 import numpy as np
 import pytest
 
-from vitruvian.io import runner
 from vitruvian.io import sources as io_sources
 from vitruvian.io.sources import Source, SourceReadError, display_name, resolve_sources
 
@@ -571,7 +569,8 @@ def test_cli_damaged_video(damaged: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(SourceReadError):
         expected.extend((f.index, f.timestamp_s) for f in source.frames())
     out = tmp_path / "rows.csv"
-    result = run_cli(damaged["path"], "--out", out)
+    video = tmp_path / "annotated.mp4"
+    result = run_cli(damaged["path"], "--out", out, "--annotated", video)
     assert result.returncode == 1, result.stderr
     assert f"Error: {damaged['path']}: " in result.stderr
     named, processed = skipped_indices(result.stderr)
@@ -580,13 +579,12 @@ def test_cli_damaged_video(damaged: dict[str, Any], tmp_path: Path) -> None:
         (index, pytest.approx(stamp, abs=1e-6)) for index, stamp in expected
     ]
     assert processed == len(rows) and named.isdisjoint(int(r["frame"]) for r in rows)
+    # The annotated video keeps the source's length: skipped frames repeat the previous one.
+    capture = cv2.VideoCapture(str(video))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == int(rows[-1]["frame"]) + 1
+    capture.release()
 
 
-@pytest.mark.xfail(
-    "skip_undecodable" not in inspect.getsource(runner),
-    reason="runner.run_pose does not pass skip_undecodable=not options.fail_fast yet",
-    strict=True,
-)
 def test_cli_damaged_video_fail_fast_stops_at_the_first_bad_frame(
     damaged: dict[str, Any], tmp_path: Path
 ) -> None:

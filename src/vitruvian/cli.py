@@ -606,9 +606,8 @@ def _run_pose_command(
                 window=window,
                 on_error=on_error,
                 on_frame=on_frame,
+                summary=summary,
             )
-        except writers.OutputError as exc:
-            run_error = exc
         except BaseException as exc:  # a crash: the outputs are still finished, then it goes on
             run_error = exc
         finally:
@@ -622,7 +621,7 @@ def _run_pose_command(
                 if sink is None:
                     continue
                 try:
-                    if run_error is not None and getattr(sink, "rows", None) == 0:
+                    if _crashed_before_any_row(sink, run_error):
                         sink.abort()  # a crash before the first row creates no empty table
                     else:
                         sink.close()
@@ -651,6 +650,15 @@ def _run_pose_command(
     if summary.stopped == "interrupt":
         return 130
     return 1 if summary.failed or closing_errors else 0
+
+
+def _crashed_before_any_row(sink: Any, run_error: BaseException | None) -> bool:
+    """Whether the run crashed (not a write error of its own) before ``sink`` got a row."""
+    from vitruvian.io.atomic import OutputError
+
+    if run_error is None or isinstance(run_error, OutputError):
+        return False
+    return getattr(sink, "rows_received", None) == 0
 
 
 class _Shielded:

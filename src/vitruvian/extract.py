@@ -45,7 +45,6 @@ a generator that is merely dropped is closed when it is garbage-collected).
 
 from __future__ import annotations
 
-import math
 import os
 import queue
 import threading
@@ -55,9 +54,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar, cast
 
-import cv2
-
-from vitruvian.io.sources import IMAGE_EXTENSIONS, Frame, Source, SourceReadError, open_capture
+from vitruvian.io.sources import (
+    IMAGE_EXTENSIONS,
+    Frame,
+    Source,
+    SourceReadError,
+    display_name,
+    probe_video,
+)
 from vitruvian.tracking import PoseTracker, track_batch
 from vitruvian.types import PoseResult
 
@@ -207,22 +211,9 @@ def video_source(path: str | os.PathLike[str]) -> Source:
         raise SourceReadError(
             name, "this is an image, not a video (use Pose(static_image_mode=True))"
         )
-    capture = open_capture(name)
-    try:
-        opened = capture.isOpened()
-        count = capture.get(cv2.CAP_PROP_FRAME_COUNT) if opened else math.nan
-        fps = capture.get(cv2.CAP_PROP_FPS) if opened else math.nan
-    finally:
-        capture.release()
     # A file that cannot be opened is reported by Source.frames() (in the decoding thread).
-    return Source(
-        "video",
-        name,
-        0,
-        path=file,
-        frame_count=int(count) if math.isfinite(count) and count > 0 else None,
-        fps=float(fps) if math.isfinite(fps) and fps > 0 else None,
-    )
+    count, fps = probe_video(file)
+    return Source("video", display_name(name), 0, path=file, frame_count=count, fps=fps)
 
 
 class PoseExtractor:
@@ -365,9 +356,11 @@ class PoseExtractor:
         batch_size: int,
         max_frames: int | None,
         on_error: Callable[[SourceReadError], None] | None = None,
+        skip_undecodable: bool = True,
     ) -> Generator[tuple[FrameInfo, PoseResult | None], None, None]:
         """:meth:`extract_many` on resolved sources. With ``on_error``, a video that fails is
-        handed to it and dropped, and the others go on; without, the error is raised."""
+        handed to it and dropped, and the others go on; without, the error is raised.
+        ``skip_undecodable`` is :meth:`~vitruvian.io.sources.Source.frames`'s."""
         pending = list(reversed(sources))  # pop() takes them in the order given
         pipeline = self.tracker.pipeline
         slots: list[tuple[PoseTracker, Generator[Frame, None, None]]] = []
@@ -380,7 +373,8 @@ class PoseExtractor:
                     smooth_segmentation=self.tracker.smooth_segmentation,
                     pipeline=pipeline,
                 )
-                slots.append((tracker, prefetch(source.frames(max_frames), self.queue_size)))
+                frames = source.frames(max_frames, skip_undecodable=skip_undecodable)
+                slots.append((tracker, prefetch(frames, self.queue_size)))
 
         def next_frame(slot: tuple[PoseTracker, Generator[Frame, None, None]]) -> Frame | None:
             try:

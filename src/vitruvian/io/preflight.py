@@ -24,7 +24,7 @@ from pathlib import Path
 
 from vitruvian.io.atomic import OutputConflictError
 from vitruvian.io.runner import annotated_name_pattern
-from vitruvian.io.sources import Source
+from vitruvian.io.sources import Source, display_name
 
 __all__ = ["check_outputs", "input_locations"]
 
@@ -64,10 +64,10 @@ def input_locations(
         files.setdefault(_real(source.path), source.name)
         spec = specs[source.group] if source.group < len(specs) else ""
         if Path(spec).is_dir():
-            folders.setdefault(_real(spec), spec)
+            folders.setdefault(_real(spec), display_name(spec))
         elif _GLOB_CHARS.intersection(spec) and not Path(spec).exists():
             parent = source.path.parent
-            folders.setdefault(_real(parent), str(parent))
+            folders.setdefault(_real(parent), display_name(parent))
     return files, folders
 
 

@@ -66,8 +66,9 @@ class FrameSink(Protocol):
     """Where annotated frames go (:class:`~vitruvian.io.writers.AnnotatedVideoWriter` or
     :class:`~vitruvian.io.writers.AnnotatedDirWriter`)."""
 
-    def write(self, bgr: np.ndarray, name: str = ...) -> None:
-        """Store one annotated BGR frame; ``name`` is a file-name stem without extension."""
+    def write(self, bgr: np.ndarray, name: str = ..., index: int | None = ...) -> None:
+        """Store one annotated BGR frame; ``name`` is a file-name stem without extension,
+        ``index`` the frame's index in its source."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def run_pose(
     window: PreviewWindow | None = None,
     on_error: Callable[[SourceReadError], None] | None = None,
     on_frame: Callable[[Frame | FrameInfo], None] | None = None,
+    summary: RunSummary | None = None,
 ) -> RunSummary:
     """Run pose estimation over ``sources`` and write every frame's row and annotated image.
 
@@ -180,16 +182,19 @@ def run_pose(
         on_frame: called after each frame is processed and written (progress display), with
             the frame (or, for videos batched with ``options.batch_size``, its
             :class:`~vitruvian.extract.FrameInfo`).
+        summary: a :class:`RunSummary` to fill in as the run goes (a new one by default), so
+            that the caller has the counts even when an exception (a write error) ends the run.
 
     Returns:
-        The :class:`RunSummary`. Ctrl+C (``KeyboardInterrupt``) ends the run early with
+        The :class:`RunSummary`; its ``frames`` are those whose rows were handed to every
+        writer. Ctrl+C (``KeyboardInterrupt``) ends the run early with
         ``stopped="interrupt"`` instead of propagating, so the caller can still close (and so
         flush) its writers.
     """
     from vitruvian.extract import prefetch
     from vitruvian.solutions.pose import Pose
 
-    summary = RunSummary()
+    summary = RunSummary() if summary is None else summary
     poses: dict[bool, Pose] = {}
     stream_key: dict[bool, tuple[int, str | None]] = {}
     draw = annotated is not None or window is not None
@@ -230,18 +235,18 @@ def run_pose(
         except (TypeError, ValueError) as exc:  # e.g. an image too large for OpenCV's warps
             raise SourceReadError(frame.source, f"frame {frame.index}: {exc}", frame.index) from exc
         summary.process_seconds += time.perf_counter() - started
-        summary.frames += 1
-        summary.frames_with_pose += results.pose is not None
         height, width = frame.rgb.shape[:2]
         row = make_row(frame.source, frame.index, frame.timestamp_s, width, height, results.pose)
         for writer in rows:
             writer.write(row)
+        summary.frames += 1
+        summary.frames_with_pose += results.pose is not None
         keep_going = True
         if draw:
             bgr = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR)
             image = annotate(bgr, results.pose, results.segmentation_mask)
             if annotated is not None:
-                annotated.write(image, annotated_name(source, frame))
+                annotated.write(image, annotated_name(source, frame), frame.index)
             if window is not None:
                 keep_going = window.show(image)
         if on_frame is not None:
@@ -249,7 +254,8 @@ def run_pose(
         return keep_going
 
     def frames_of(source: Source) -> Generator[Frame, None, None]:
-        frames = source.frames(options.max_frames)
+        # --fail-fast stops at a video's first undecodable frame; otherwise it is skipped.
+        frames = source.frames(options.max_frames, skip_undecodable=not options.fail_fast)
         return prefetch(frames) if source.kind == "video" else frames
 
     if options.batch_size > 1:
@@ -321,19 +327,23 @@ def _run_batched(
         backend=options.backend,
     ) as extractor:
         results = extractor._extract_many(
-            list(sources), options.batch_size, options.max_frames, on_error=failed
+            list(sources),
+            options.batch_size,
+            options.max_frames,
+            on_error=failed,
+            skip_undecodable=not options.fail_fast,
         )
         try:
             started = time.perf_counter()
             for info, pose in results:
                 summary.process_seconds += time.perf_counter() - started
-                summary.frames += 1
-                summary.frames_with_pose += pose is not None
                 row = make_row(
                     info.source, info.index, info.timestamp_s, info.width, info.height, pose
                 )
                 for writer in rows:
                     writer.write(row)
+                summary.frames += 1
+                summary.frames_with_pose += pose is not None
                 if on_frame is not None:
                     on_frame(info)
                 started = time.perf_counter()

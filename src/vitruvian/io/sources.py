@@ -104,6 +104,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from vitruvian.io.atomic import os_error_text
+
 __all__ = [
     "EXACT_COUNT_EXTENSIONS",
     "IMAGE_EXTENSIONS",
@@ -115,6 +117,8 @@ __all__ = [
     "SourceSpecError",
     "display_name",
     "open_capture",
+    "open_video_file",
+    "probe_video",
     "quiet_opencv_logs",
     "resolve_sources",
     "total_frames",
@@ -313,7 +317,7 @@ class Source:
         assert self.path is not None
         if not self.path.is_file():
             raise SourceReadError(self.name, "no such file")
-        return _open_video_file(self.path, self.name)
+        return open_video_file(self.path, self.name)
 
     def _read_capture(self, max_frames: int | None, skip_undecodable: bool) -> Iterator[Frame]:
         what = "camera" if self.kind == "camera" else "video"
@@ -493,13 +497,6 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def _os_error(exc: OSError) -> str:
-    """An ``OSError`` in words: ``Permission denied (EACCES)``."""
-    code = errno.errorcode.get(exc.errno) if exc.errno is not None else None
-    reason = exc.strerror or str(exc) or type(exc).__name__
-    return f"{reason} ({code})" if code else reason
-
-
 def _decode_image(path: Path, name: str) -> np.ndarray:
     """Read and decode an image file to BGR ``(H, W, 3)`` uint8, EXIF orientation applied.
 
@@ -520,7 +517,7 @@ def _decode_image(path: Path, name: str) -> np.ndarray:
     except OSError as exc:
         if isinstance(exc, SourceReadError):
             raise
-        raise SourceReadError(name, f"cannot read the file: {_os_error(exc)}", frame=0) from exc
+        raise SourceReadError(name, f"cannot read the file: {os_error_text(exc)}", frame=0) from exc
     if buffer.size == 0:
         raise SourceReadError(name, "the file is empty (0 bytes)", frame=0)
     try:
@@ -559,7 +556,7 @@ def open_capture(target: str | int) -> cv2.VideoCapture:
     return capture
 
 
-def _open_video_file(path: Path, name: str) -> tuple[cv2.VideoCapture, int | None]:
+def open_video_file(path: Path, name: str) -> tuple[cv2.VideoCapture, int | None]:
     """Open a video file, whatever bytes its path holds.
 
     Returns:
@@ -582,7 +579,7 @@ def _open_video_file(path: Path, name: str) -> tuple[cv2.VideoCapture, int | Non
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise SourceReadError(name, f"cannot open the video: {_os_error(exc)}") from exc
+        raise SourceReadError(name, f"cannot open the video: {os_error_text(exc)}") from exc
     if utf8:
         os.close(fd)
         return open_capture(target), None
@@ -595,10 +592,10 @@ def _open_video_file(path: Path, name: str) -> tuple[cv2.VideoCapture, int | Non
         raise
 
 
-def _probe_video(path: Path) -> tuple[int | None, float | None]:
+def probe_video(path: Path) -> tuple[int | None, float | None]:
     """The frame count and frame rate the container announces, or ``None`` when unknown."""
     try:
-        capture, fd = _open_video_file(path, display_name(path))
+        capture, fd = open_video_file(path, display_name(path))
     except SourceReadError:
         return None, None  # reported when the video is read
     try:
@@ -616,7 +613,7 @@ def _probe_video(path: Path) -> tuple[int | None, float | None]:
 def _file_source(path: Path, name: str, group: int) -> Source:
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return Source("image", name, group, path=path, frame_count=1)
-    count, fps = _probe_video(path)
+    count, fps = probe_video(path)
     return Source("video", name, group, path=path, frame_count=count, fps=fps)
 
 

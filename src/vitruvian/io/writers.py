@@ -319,6 +319,11 @@ class _TableWriter(_Output):
         ):
             self.flush()
 
+    @property
+    def rows_received(self) -> int:
+        """Rows handed to :meth:`write`: in the journal or still buffered."""
+        return self.rows + len(self._buffer)
+
     def flush(self) -> None:
         """Append the buffered rows to the journal now."""
         if not self._buffer or self._fd is None:
@@ -854,6 +859,8 @@ class AnnotatedVideoWriter(_Output):
         self._writer: cv2.VideoWriter | None = None
         self._folder_fd: int | None = None
         self._size: tuple[int, int] | None = None
+        self._previous: np.ndarray | None = None
+        self._next_index = 0
         self._closed = False
 
     def _open(self, width: int, height: int) -> None:
@@ -883,10 +890,24 @@ class AnnotatedVideoWriter(_Output):
             )
         self._size = (width, height)
 
-    def write(self, bgr: np.ndarray, name: str = "") -> None:
-        """Append a frame (all frames must have the first one's size; ``name`` is unused)."""
+    def write(self, bgr: np.ndarray, name: str = "", index: int | None = None) -> None:
+        """Append a frame (all frames must have the first one's size; ``name`` is unused).
+
+        Args:
+            bgr: the annotated frame.
+            name: unused (the folder writer's file name).
+            index: the frame's index in its video, if known. Frames skipped before it (a
+                damaged video read past its undecodable frames) are filled with the previous
+                frame, so that the video keeps its length and stays in step with the source.
+        """
         if self._closed:
             raise OutputError(f"{self.path} is already closed")
+        if index is not None and self._previous is not None:
+            for _ in range(index - self._next_index):
+                self._writer.write(self._previous)  # type: ignore[union-attr]
+                self.frames += 1
+        if index is not None:
+            self._next_index = index + 1
         height, width = bgr.shape[:2]
         if self._writer is None:
             self._open(width, height)
@@ -897,6 +918,7 @@ class AnnotatedVideoWriter(_Output):
                 f"{self._size[0]}x{self._size[1]}; write frames of mixed sizes to a folder"
             )
         self._writer.write(bgr)
+        self._previous = bgr
         self.frames += 1
 
     def close(self) -> None:
@@ -962,20 +984,20 @@ def _opencv_path(path: Path) -> str | None:
 
 def _count_video_frames(path: Path) -> int | None:
     """Frames a finished MP4 announces in its index, or ``None`` if it cannot be opened."""
-    name = _opencv_path(path)
-    folder_fd = None
-    if name is None:
-        folder_fd = os.open(path.parent, os.O_RDONLY)
-        name = f"/proc/self/fd/{folder_fd}/{path.name}"
-    capture = cv2.VideoCapture(name)
+    from vitruvian.io.sources import SourceReadError, open_video_file
+
+    try:
+        capture, fd = open_video_file(path, str(path))
+    except SourceReadError:
+        return None
     try:
         if not capture.isOpened():
             return None
         return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     finally:
         capture.release()
-        if folder_fd is not None:
-            os.close(folder_fd)
+        if fd is not None:
+            os.close(fd)
 
 
 def _write_failure_reason(path: Path) -> str:
@@ -1029,8 +1051,9 @@ class AnnotatedDirWriter(_Output):
         self.frames = 0
         self._used: set[str] = set()
 
-    def write(self, bgr: np.ndarray, name: str = "frame") -> None:
-        """Write one annotated image as ``<name>.png`` (deduplicated)."""
+    def write(self, bgr: np.ndarray, name: str = "frame", index: int | None = None) -> None:
+        """Write one annotated image as ``<name>.png`` (deduplicated; ``index`` is unused:
+        the name carries the frame's index)."""
         candidate, counter = name, 1
         while candidate in self._used:
             counter += 1
