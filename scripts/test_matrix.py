@@ -78,6 +78,8 @@ FAST_TESTS = (
     "tests/test_roi.py",
     "tests/test_smoothing.py",
     "tests/test_segmentation_effects.py",
+    "tests/test_inputs.py",
+    "tests/test_durable_outputs.py",
 )
 
 #: Extras installed (at their lower bounds) in the ``lowest`` environment: what the subset needs.

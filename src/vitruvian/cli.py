@@ -307,9 +307,14 @@ class _UsageLineError(click.ClickException):
 
 
 _RUN_EPILOG = """\b
-SOURCE: an image, a folder of images, a glob ('frames/*.png', quoted),
-a video file, or a camera index (0, 1, ...). Several may be given; each
-video is its own stream.
+SOURCE: an image, a video file (.gif included), a folder (its images
+and videos, not recursive, hidden files left out), a glob
+('frames/*.png', 'shoot/**/*.jpg', quoted), or a camera index (0, 1,
+...). Several may be given; each video is its own stream. Each real file
+is read once per SOURCE (links followed, link loops not). A damaged
+video is read past frames that cannot be decoded: rows keep the real
+frame numbers and the skipped frames are reported (exit 1); with
+--fail-fast it stops at the first one.
 \b
 Columns of --out, one row per image or frame (units: see the docstring of
 vitruvian.io.records): source, frame, timestamp_s, image_width,

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "FOLDER_LOCK_NAME",
     "LOCK_SUFFIX",
     "Leftover",
     "OutputBusyError",
@@ -53,6 +54,9 @@ __all__ = [
 
 #: Suffix of the lock file beside a destination (``.<name>.lock``).
 LOCK_SUFFIX = ".lock"
+
+#: The lock file inside a folder destination.
+FOLDER_LOCK_NAME = ".vitruvian.lock"
 
 _PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{6}\.partial(?P<ext>\.[^.]+)?$")
 
@@ -208,21 +212,30 @@ class OutputLock:
     Windows). It is taken without waiting: if another process holds it, :class:`OutputBusyError`
     says so. Creating the parent folder is part of taking the lock.
 
+    A folder destination is locked by ``.vitruvian.lock`` inside it instead (the folder is
+    created), so that its parent need not be writable.
+
     Args:
         destination: the output path (resolved: a symlink's target is locked).
         shown: the path to name in messages (as the user gave it).
+        folder: the destination is a folder.
 
     Raises:
         OutputBusyError: another process is writing this destination.
         OutputError: the folder or the lock file cannot be created.
     """
 
-    def __init__(self, destination: Path, shown: Path | None = None) -> None:
+    def __init__(
+        self, destination: Path, shown: Path | None = None, *, folder: bool = False
+    ) -> None:
         self.destination = destination
-        self.path = destination.parent / f".{destination.name}{LOCK_SUFFIX}"
+        if folder:
+            self.path = destination / FOLDER_LOCK_NAME
+        else:
+            self.path = destination.parent / f".{destination.name}{LOCK_SUFFIX}"
         shown = destination if shown is None else shown
         try:
-            destination.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             if isinstance(exc, FileExistsError):  # a file stands where a folder is needed
                 exc = NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))

@@ -193,7 +193,7 @@ class _Output:
         path: the destination as given (messages name it).
         overwrite: replace an existing destination (else :class:`OutputConflictError`) and
             discard what a killed run left for it.
-        journal_kind: a word for the error message about leftovers (``"rows"``).
+        folder: the destination is a folder (created here, and locked from inside).
     """
 
     def __init__(self, path: Path, overwrite: bool, *, folder: bool = False) -> None:
@@ -201,7 +201,9 @@ class _Output:
         self.target = _resolved(self.path)
         #: Whether this run's output was renamed into place (set by ``close``).
         self.committed = False
-        self._lock = OutputLock(self.target, shown=self.path)
+        if folder and self.target.exists() and not self.target.is_dir():
+            raise OutputConflictError(f"{self.path} is a file, not a folder: give a folder")
+        self._lock = OutputLock(self.target, shown=self.path, folder=folder)
         try:
             self._check_existing(overwrite, folder)
         except BaseException:
@@ -367,7 +369,12 @@ class _TableWriter(_Output):
             if self.rows == 0 and os.path.lexists(self.target):
                 remove_quietly(self.journal)  # a run without rows never replaces a table
                 return
-            finished = self._finish()
+            try:
+                finished = self._finish()
+            except OutputError as exc:
+                self.failed = exc
+                self._keep_journal()
+                raise self.failed from exc
             try:
                 commit_file(finished, self.target, shown=self.path)
             except OutputError as exc:
@@ -855,6 +862,8 @@ class AnnotatedVideoWriter(_Output):
         self.codec: str | None = None
         self.frames = 0
         self.temporary = partial_path(self.target, ".mp4")
+        if _opencv_path(Path(self.temporary.name)) is None:  # OpenCV takes UTF-8 names only
+            self.temporary = partial_path(self.target.with_name("annotated.mp4"), ".mp4")
         self._warn = warn
         self._writer: cv2.VideoWriter | None = None
         self._folder_fd: int | None = None
@@ -1037,14 +1046,7 @@ class AnnotatedDirWriter(_Output):
     """
 
     def __init__(self, path: Path, *, overwrite: bool = False) -> None:
-        super().__init__(path, overwrite, folder=True)
-        try:
-            self.target.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self._release()
-            raise OutputError(
-                f"cannot create the folder {self.path}: {os_error_text(exc)}"
-            ) from exc
+        super().__init__(path, overwrite, folder=True)  # creates the folder
         # Unfinished PNGs left by a killed run (a live one would hold the folder's lock).
         for leftover in partial_files_in(self.target, ".png"):
             remove_quietly(leftover)
