@@ -556,23 +556,6 @@ def _run_pose_command(
         else:
             say(f"Error: {exc}")
 
-    # Open every output (lock, existing-file and leftover checks) before any model is loaded;
-    # if one cannot be opened, those already opened are dropped untouched.
-    row_writers: list[Any] = []
-    frame_sink: writers.AnnotatedVideoWriter | writers.AnnotatedDirWriter | None = None
-    try:
-        for out in outs:
-            row_writers.append(writers.open_row_writer(out, overwrite=overwrite))
-        if annotated is not None:
-            fps = inputs[0].fps if annotated_kind == "video" else None
-            frame_sink = writers.open_annotated_writer(
-                annotated, fps, warn=lambda message: say(f"Warning: {message}"), overwrite=overwrite
-            )
-    except writers.OutputError as exc:
-        for sink in row_writers:
-            sink.abort()
-        fail(exc, usage=isinstance(exc, writers.OutputConflictError))
-
     window = None
     if show:
         problem = writers.display_problem()
@@ -583,9 +566,13 @@ def _run_pose_command(
         else:
             say(f"Warning: --show: {problem}; continuing without a window")
 
+    # From here on signals only ask the run to stop (vitruvian.io.interrupts), so that every
+    # output opened is finished, whenever the signal comes.
     stop = StopSignals()
-    sinks: list[Any] = [*row_writers, frame_sink]
+    row_writers: list[Any] = []
+    frame_sink: writers.AnnotatedVideoWriter | writers.AnnotatedDirWriter | None = None
     summary = runner.RunSummary()
+    open_error: writers.OutputError | None = None
     run_error: BaseException | None = None
     closing_errors: list[str] = []
 
@@ -595,24 +582,45 @@ def _run_pose_command(
 
     with stop:
         try:
-            bar = tqdm(
-                total=io_sources.total_frames(inputs, options.max_frames),
-                unit="frame",
-                file=err,
-                disable=quiet or not progress_enabled(progress, err),
-                dynamic_ncols=True,
-                leave=False,
-            )
-            summary = runner.run_pose(
-                inputs,
-                options,
-                rows=[_Shielded(writer, stop) for writer in row_writers],
-                annotated=None if frame_sink is None else _Shielded(frame_sink, stop),
-                window=window,
-                on_error=on_error,
-                on_frame=on_frame,
-                summary=summary,
-            )
+            # Open every output (lock, existing-file and leftover checks) before any model is
+            # loaded; if one cannot be opened, those already opened are dropped untouched.
+            with stop.shield():
+                try:
+                    for out in outs:
+                        row_writers.append(writers.open_row_writer(out, overwrite=overwrite))
+                    if annotated is not None:
+                        fps = inputs[0].fps if annotated_kind == "video" else None
+                        frame_sink = writers.open_annotated_writer(
+                            annotated,
+                            fps,
+                            warn=lambda message: say(f"Warning: {message}"),
+                            overwrite=overwrite,
+                        )
+                except writers.OutputError as exc:
+                    for sink in row_writers:
+                        sink.abort()
+                    open_error = exc
+            if open_error is None:
+                bar = tqdm(
+                    total=io_sources.total_frames(inputs, options.max_frames),
+                    unit="frame",
+                    file=err,
+                    disable=quiet or not progress_enabled(progress, err),
+                    dynamic_ncols=True,
+                    leave=False,
+                )
+                runner.run_pose(
+                    inputs,
+                    options,
+                    rows=[_Shielded(writer, stop) for writer in row_writers],
+                    annotated=None if frame_sink is None else _Shielded(frame_sink, stop),
+                    window=window,
+                    on_error=on_error,
+                    on_frame=on_frame,
+                    summary=summary,
+                )
+        except KeyboardInterrupt:  # a second signal before the frame loop
+            summary.stopped = "interrupt"
         except BaseException as exc:  # a crash: the outputs are still finished, then it goes on
             run_error = exc
         finally:
@@ -622,7 +630,7 @@ def _run_pose_command(
             if bar is not None:
                 bar.close()
                 bar = None
-            for sink in [*sinks, window]:
+            for sink in [*row_writers, frame_sink, window]:
                 if sink is None:
                     continue
                 try:
@@ -632,6 +640,9 @@ def _run_pose_command(
                         sink.close()
                 except Exception as exc:  # report every output that cannot be finished
                     closing_errors.append(f"Error: {exc}")
+    if open_error is not None:
+        fail(open_error, usage=isinstance(open_error, writers.OutputConflictError))
+    sinks: list[Any] = [*row_writers, frame_sink]
     if run_error is not None and not isinstance(run_error, writers.OutputError):
         for message in closing_errors:
             click.echo(message, file=err)
