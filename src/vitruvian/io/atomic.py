@@ -34,6 +34,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from vitruvian._files import fsync_directory, write_all
+
 __all__ = [
     "FOLDER_LOCK_NAME",
     "LOCK_SUFFIX",
@@ -111,42 +113,37 @@ class Leftover:
     journal: bool
 
 
+def _partials(folder: Path) -> list[tuple[os.DirEntry[str], re.Match[str]]]:
+    """The temporary files of this module directly inside ``folder``, with their name parts."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return [(entry, match) for entry in entries if (match := _PARTIAL.match(entry.name))]
+
+
 def leftovers(destination: Path) -> list[Leftover]:
     """The temporary files of ``destination`` in its folder (oldest first).
 
     Call it while holding the destination's :class:`OutputLock`: every temporary file found
     then belongs to a run that is over.
     """
-    folder = destination.parent
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
     found = []
-    for entry in entries:
-        match = _PARTIAL.match(entry.name)
-        if match and match["name"] == destination.name:
-            try:
-                mtime = entry.stat(follow_symlinks=False).st_mtime
-            except OSError:
-                continue
-            found.append((mtime, entry.name, Leftover(Path(entry.path), match["ext"] is None)))
+    for entry, match in _partials(destination.parent):
+        if match["name"] != destination.name:
+            continue
+        try:
+            mtime = entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        found.append((mtime, entry.name, Leftover(Path(entry.path), match["ext"] is None)))
     return [leftover for _, _, leftover in sorted(found)]
 
 
 def partial_files_in(folder: Path, ext: str) -> list[Path]:
     """The unfinished final files with extension ``ext`` (``".png"``) directly inside
     ``folder``, whatever their destination."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    found = []
-    for entry in entries:
-        match = _PARTIAL.match(entry.name)
-        if match and match["ext"] == ext:
-            found.append(Path(entry.path))
-    return sorted(found)
+    return sorted(Path(entry.path) for entry, match in _partials(folder) if match["ext"] == ext)
 
 
 def remove_quietly(path: Path) -> None:
@@ -155,31 +152,6 @@ def remove_quietly(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
-
-
-def write_all(fd: int, data: bytes | memoryview) -> None:
-    """Write every byte of ``data`` to ``fd`` (``os.write`` may write less than asked)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def fsync_directory(folder: Path) -> None:
-    """Flush a folder's entries to disk, so a rename inside it survives a power cut (a no-op
-    where folders cannot be opened, e.g. Windows)."""
-    if sys.platform == "win32":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def commit_file(temporary: Path, destination: Path, *, shown: Path | None = None) -> None:

@@ -73,6 +73,8 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
+from vitruvian._files import fsync_directory
+
 __all__ = [
     "CACHE_ENV",
     "MODEL_NAMES",
@@ -648,24 +650,7 @@ def write_cache_file(directory: Path, target: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (POSIX; a no-op where directories cannot be
-    opened)."""
-    if sys.platform == "win32":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_directory(directory)
 
 
 def _install_stream(src: IO[bytes]) -> tuple[str | None, str, int]:
@@ -706,7 +691,7 @@ def _install_stream(src: IO[bytes]) -> tuple[str | None, str, int]:
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
             tmp = None
-            _fsync_directory(directory)
+            fsync_directory(directory)
             return name, hexdigest, size
         except OSError as exc:
             raise ModelError(
