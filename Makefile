@@ -3,7 +3,8 @@
 #   make venv    create .venv (if missing) and install vitruvian in editable mode with dev extras
 #   make models  fetch and verify the pinned pose models into the user cache
 #   make demo    run the one-image demo (INPUT=path/to/image.jpg to choose the image)
-#   make test    run the test suite
+#   make test    run the test suite (Python, then the browser package's tests under node)
+#   make test-web  the browser package alone: npm ci, type check and build, calculator goldens, node tests
 #   make test-matrix  the fast suite on the oldest and newest Python and with the lowest dependency versions
 #   make lint    ruff check + ruff format --check
 #   make bench   latency and throughput vs MediaPipe (VITRUVIAN_REFERENCE_PYTHON=path, BENCH_ARGS=...)
@@ -18,7 +19,7 @@ STAMP := $(VENV)/.vitruvian-installed
 OUT ?= out/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help venv models demo test test-matrix lint bench soak fuzz
+.PHONY: help venv models demo test test-py test-web test-matrix lint bench soak fuzz
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -40,8 +41,19 @@ demo: venv models
 	$(VPY) -m vitruvian demo $(if $(INPUT),--input $(INPUT)) --out $(OUT)
 	@echo "demo output is in $(OUT)/"
 
-test: venv models
+test: test-py test-web
+
+test-py: venv models
 	$(VPY) -m pytest -q
+
+# The browser package (web/): dependencies from its package-lock.json, `tsc --strict` and the
+# esbuild bundle, then its calculators against goldens the Python package writes now.
+test-web: venv
+	@command -v npm >/dev/null || { echo "make test-web needs node and npm (apt-get install npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web && npm run --silent build
+	$(VPY) scripts/make_web_goldens.py web/build/goldens
+	cd web && npm test
 
 # Venvs in .venv-matrix/ (reused while pyproject.toml is unchanged); MATRIX_ARGS=--fresh rebuilds.
 test-matrix: models

@@ -1,0 +1,39 @@
+/**
+ * Plain result types of the graph, as in the Python package's `vitruvian/types.py`.
+ *
+ * Coordinate frames: image landmarks are normalised (x divided by the image width, y by the
+ * image height, (0, 0) the top-left corner of the top-left pixel; z a relative depth on the
+ * scale of x, origin at the hip midpoint). World landmarks are in metres, origin between the
+ * hips, x to image right, y down, z away from the camera.
+ */
+
+/** Number of body landmarks BlazePose predicts. */
+export const NUM_LANDMARKS = 33;
+
+/**
+ * A rotated rectangle in normalised image coordinates (MediaPipe's `NormalizedRect`):
+ * `xCenter`/`width` are fractions of the image width, `yCenter`/`height` of its height;
+ * `rotation` is in radians, clockwise in the image (y points down).
+ */
+export interface NormalizedRect {
+  xCenter: number;
+  yCenter: number;
+  width: number;
+  height: number;
+  rotation: number;
+}
+
+/**
+ * A row-major matrix of float values: `data[row * cols + col]`. The TypeScript counterpart of
+ * the `(rows, cols)` numpy arrays of the Python calculators.
+ */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array | Float64Array;
+}
+
+/** A matrix of `rows` x `cols` zeros (float64). */
+export function zeros(rows: number, cols: number): Matrix {
+  return { rows, cols, data: new Float64Array(rows * cols) };
+}
