@@ -37,3 +37,37 @@ export interface Matrix {
 export function zeros(rows: number, cols: number): Matrix {
   return { rows, cols, data: new Float64Array(rows * cols) };
 }
+
+/**
+ * A rotated rectangle in pixels: centre, size, rotation (radians, clockwise, y down).
+ * Python: `image_to_tensor.PixelRect`.
+ */
+export interface PixelRect {
+  centerX: number;
+  centerY: number;
+  width: number;
+  height: number;
+  rotation: number;
+}
+
+/** Letterbox padding as fractions of the tensor: left, top, right, bottom. */
+export interface Padding {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** No padding. */
+export const NO_PADDING: Padding = { left: 0, top: 0, right: 0, bottom: 0 };
+
+/**
+ * Decoded detections in normalised coordinates (Python: `tensors_to_detections.RawDetections`):
+ * `boxes` `(K, 4)` `[xmin, ymin, xmax, ymax]`, `keypoints` `(K, numKeypoints * 2)` `[x, y]`
+ * pairs, `scores` `(K)` in [0, 1].
+ */
+export interface RawDetections {
+  boxes: Matrix;
+  keypoints: Matrix;
+  scores: Float32Array | Float64Array;
+}
