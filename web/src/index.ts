@@ -6,3 +6,4 @@
 
 export * from "./types.js";
 export * from "./calculators/ssd_anchors.js";
+export * from "./calculators/image_to_tensor.js";
