@@ -4,10 +4,10 @@ import { test } from "node:test";
 import {
   HEATMAP_KERNEL_SIZE,
   MIN_CONFIDENCE_TO_REFINE,
-  pairwiseSum,
   refineFromHeatmap,
   type HeatmapTensor,
 } from "../src/calculators/refine_from_heatmap.js";
+import { pairwiseSum } from "../src/numpy.js";
 import type { Matrix } from "../src/types.js";
 import { assertClose, flat, loadGoldens } from "./goldens.js";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import { sigmoidFloat32 } from "../src/calculators/tensors_to_detections.js";
 import {
   NUM_MODEL_LANDMARKS,
-  sigmoidFloat32,
   tensorsToLandmarks,
   tensorsToWorldLandmarks,
 } from "../src/calculators/tensors_to_landmarks.js";

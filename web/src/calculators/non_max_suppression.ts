@@ -15,6 +15,7 @@
  * so the results equal Python's bit for bit.
  */
 
+import { pairwiseSum } from "../numpy.js";
 import type { Matrix, RawDetections } from "../types.js";
 
 /**
@@ -26,43 +27,10 @@ const FLOAT32_SAFE_TOTAL = 1e-30;
 const identity = (value: number): number => value;
 
 type Rounding = (value: number) => number;
-type Eight = [number, number, number, number, number, number, number, number];
 
 /** float32 rounding if every array is float32 (numpy's result dtype), else none (float64). */
 function roundingOf(...arrays: ArrayLike<number>[]): Rounding {
   return arrays.every((a) => a instanceof Float32Array) ? Math.fround : identity;
-}
-
-/**
- * numpy's pairwise summation of a 1-D array (`@TYPE@_pairwise_sum`), `round` after every addition:
- * below 8 values one by one from -0; up to 128, 8 interleaved partial sums combined as
- * `((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))`, then the rest; above, two halves (the
- * first a multiple of 8) recursively. Module-private helper.
- */
-function numpySum(values: readonly number[], start: number, n: number, round: Rounding): number {
-  if (n < 8) {
-    let res = -0.0;
-    for (let i = 0; i < n; i++) res = round(res + (values[start + i] as number));
-    return res;
-  }
-  if (n <= 128) {
-    const r: number[] = values.slice(start, start + 8);
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) {
-      for (let j = 0; j < 8; j++) {
-        r[j] = round((r[j] as number) + (values[start + i + j] as number));
-      }
-    }
-    const [r0, r1, r2, r3, r4, r5, r6, r7] = r as Eight;
-    let res = round(
-      round(round(r0 + r1) + round(r2 + r3)) + round(round(r4 + r5) + round(r6 + r7)),
-    );
-    for (; i < n; i++) res = round(res + (values[start + i] as number));
-    return res;
-  }
-  let n2 = Math.trunc(n / 2);
-  n2 -= n2 % 8;
-  return round(numpySum(values, start, n2, round) + numpySum(values, start + n2, n - n2, round));
 }
 
 /**
@@ -192,14 +160,14 @@ export function weightedNonMaxSuppression(
     }
     const members = remaining.filter((_, j) => overlap[j]);
     const w = members.map((m) => scores[m] as number);
-    const total = numpySum(w, 0, w.length, totalRound);
+    const total = pairwiseSum(w, 0, w.length, totalRound);
     if (total >= safeTotal) {
       const boxSum = weightedRowSum(boxes, members, w, boxRound);
       const kpSum = weightedRowSum(kps, members, w, kpRound);
       outBoxes.push(...boxSum.map((v) => boxRound(v / total)));
       outKps.push(...kpSum.map((v) => kpRound(v / total)));
     } else if (total > 0) {
-      const total64 = numpySum(w, 0, w.length, identity);
+      const total64 = pairwiseSum(w, 0, w.length, identity);
       outBoxes.push(...weightedRowSum(boxes, members, w, identity).map((v) => v / total64));
       outKps.push(...weightedRowSum(kps, members, w, identity).map((v) => v / total64));
     } else {

@@ -8,7 +8,7 @@
  */
 
 import type { Matrix } from "../types.js";
-import { sigmoidFloat32 } from "./tensors_to_landmarks.js";
+import { sigmoidFloat32 } from "./tensors_to_detections.js";
 
 /**
  * Probabilities `(H, W)` float32 in [0, 1] (`rows` = H, `cols` = W) from a logits tensor of

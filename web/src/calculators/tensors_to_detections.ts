@@ -75,13 +75,23 @@ export function sigmoid(
 export function sigmoid(
   x: Float32Array | Float64Array | readonly number[],
 ): Float32Array | Float64Array {
-  const f = x instanceof Float32Array ? Math.fround : identity;
-  const out = x instanceof Float32Array ? new Float32Array(x.length) : new Float64Array(x.length);
+  if (x instanceof Float32Array) return x.map(sigmoidFloat32);
+  const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
-    const clipped = clip(x[i] as number, -80.0, 80.0);
-    out[i] = f(1.0 / f(1.0 + f(Math.exp(-clipped))));
+    out[i] = 1.0 / (1.0 + Math.exp(-clip(x[i] as number, -80.0, 80.0)));
   }
   return out;
+}
+
+/**
+ * {@link sigmoid} of one float32 value, in float32: clipped to [-80, 80], then `exp`, `1 + e`
+ * and `1 / ...` each rounded to float32, as numpy does on a float32 array (within a few float32
+ * ulps of Python's, see {@link sigmoid}). NaN gives NaN. Used by the landmark, heatmap and mask
+ * decoders as the Python ones use `sigmoid`.
+ */
+export function sigmoidFloat32(x: number): number {
+  const e = Math.fround(Math.exp(-clip(x, -80.0, 80.0)));
+  return Math.fround(1.0 / Math.fround(1.0 + e));
 }
 
 /**

@@ -10,24 +10,10 @@
  */
 
 import type { Matrix } from "../types.js";
+import { sigmoidFloat32 } from "./tensors_to_detections.js";
 
 /** BlazePose predicts 33 body landmarks, 2 auxiliary alignment points and 4 unused ones. */
 export const NUM_MODEL_LANDMARKS = 39;
-
-/**
- * The logistic function in float32, as the Python package's `tensors_to_detections.sigmoid` on a
- * float32 array: the input is clipped to [-80, 80] so `exp` cannot overflow, and every step
- * (`exp`, `1 + e`, `1 / ...`) is rounded to float32. `x` should already be a float32 value.
- * `Math.exp` is (nearly) correctly rounded, numpy's vectorised float32 `exp` is within a few
- * units in the last place, so results can differ from Python's by a few float32 ulps (< 1e-6).
- * Defined here (not in a shared module) for this module, `refine_from_heatmap.ts` and
- * `segmentation.ts`. NaN gives NaN.
- */
-export function sigmoidFloat32(x: number): number {
-  const clipped = x < -80 ? -80 : x > 80 ? 80 : x;
-  const e = Math.fround(Math.exp(-clipped));
-  return Math.fround(1.0 / Math.fround(1.0 + e));
-}
 
 /**
  * Normalised landmarks `(numLandmarks, 5)` float32: `[x, y, z, visibility, presence]`.
