@@ -4,6 +4,7 @@
 #   make models  fetch and verify the pinned pose models into the user cache
 #   make demo    run the one-image demo (INPUT=path/to/image.jpg to choose the image)
 #   make test    run the test suite (Python, then the browser package's tests under node)
+#   make web     build the browser package into web/dist (npm ci, type check, bundle; served by `vitruvian web`)
 #   make test-web  the browser package alone: npm ci, type check and build, calculator goldens, node tests
 #   make test-matrix  the fast suite on the oldest and newest Python and with the lowest dependency versions
 #   make lint    ruff check + ruff format --check
@@ -19,7 +20,7 @@ STAMP := $(VENV)/.vitruvian-installed
 OUT ?= out/demo
 
 .DEFAULT_GOAL := help
-.PHONY: help venv models demo test test-py test-web test-matrix lint bench soak fuzz
+.PHONY: help venv models demo test test-py web test-web test-matrix lint bench soak fuzz
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -46,12 +47,16 @@ test: test-py test-web
 test-py: venv models
 	$(VPY) -m pytest -q
 
-# The browser package (web/): dependencies from its package-lock.json, `tsc --strict` and the
-# esbuild bundle, then its calculators against goldens the Python package writes now.
-test-web: venv
-	@command -v npm >/dev/null || { echo "make test-web needs node and npm (apt-get install npm)"; exit 1; }
+# The browser package (web/) built into web/dist: dependencies from its package-lock.json,
+# `tsc --strict` and the esbuild bundle.
+web:
+	@command -v npm >/dev/null || { echo "make web needs node and npm (apt-get install npm)"; exit 1; }
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	cd web && npm run --silent build
+
+# The browser package built (make web), then its calculators against goldens the Python package
+# writes now.
+test-web: venv web
 	$(VPY) scripts/make_web_goldens.py web/build/goldens
 	cd web && npm test
 
