@@ -71,3 +71,47 @@ export interface RawDetections {
   keypoints: Matrix;
   scores: Float32Array | Float64Array;
 }
+
+/**
+ * One person found by the detector (Python: `types.Detection`), normalised image coordinates:
+ * `box` `[xmin, ymin, xmax, ymax]`; `keypoints` 4 `[x, y]` pairs (hip midpoint, a point on
+ * the full-body circle, shoulder midpoint, a point on the upper-body circle); `score` in [0, 1].
+ */
+export interface Detection {
+  box: Float32Array | Float64Array;
+  keypoints: Float32Array | Float64Array;
+  score: number;
+}
+
+/** Column order of {@link PoseResult.landmarks} and {@link PoseResult.worldLandmarks}. */
+export const LANDMARK_COLUMNS = ["x", "y", "z", "visibility", "presence"] as const;
+
+/**
+ * One pose (Python: `types.PoseResult`).
+ *
+ * - `landmarks`: `(33, 5)` float32, columns {@link LANDMARK_COLUMNS}, normalised image frame;
+ * - `worldLandmarks`: `(33, 5)` float32, same columns, x/y/z in metres (hip-centred);
+ * - `segmentationMask`: `(H, W)` float32 in [0, 1] at the input image size, or `null`;
+ * - `roi`: the rotated region the landmark model looked at;
+ * - `presenceScore`: the landmark model's pose-presence probability in [0, 1];
+ * - `detection`: the detection the region came from (`null` when it was given or tracked);
+ * - `auxiliaryLandmarks`: `(2, 5)` float32, the alignment points used for tracking.
+ */
+export interface PoseResult {
+  landmarks: Matrix;
+  worldLandmarks: Matrix;
+  segmentationMask: Matrix | null;
+  roi: NormalizedRect;
+  presenceScore: number;
+  detection: Detection | null;
+  auxiliaryLandmarks: Matrix;
+}
+
+/** Rows `start` (inclusive) to `end` (exclusive) of `m`, as a float32 copy. */
+export function sliceRows(m: Matrix, start: number, end: number): Matrix {
+  return {
+    rows: end - start,
+    cols: m.cols,
+    data: Float32Array.from(m.data.subarray(start * m.cols, end * m.cols)),
+  };
+}
