@@ -1,9 +1,17 @@
 /**
- * vitruvian in the browser. For now: the graph's calculators, one module per MediaPipe
- * calculator as in the Python package's `vitruvian.calculators` (the `Pose` Solution API comes
- * on top of them).
+ * vitruvian in the browser: MediaPipe Pose's JavaScript Solution API (`Pose`, the landmark
+ * constants) on the BlazePose graph written out in TypeScript, one module per MediaPipe
+ * calculator as in the Python package's `vitruvian.calculators`, running the `.tflite` models
+ * with LiteRT.js.
  */
 
+export * from "./solutions/pose.js";
+export * from "./solutions/landmarks.js";
+export * from "./pipeline.js";
+export * from "./tracking.js";
+export * from "./models.js";
+export * from "./runtime/model.js";
+export * from "./runtime/litert.js";
 export * from "./types.js";
 export * from "./calculators/ssd_anchors.js";
 export * from "./calculators/image_to_tensor.js";
