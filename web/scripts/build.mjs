@@ -1,0 +1,50 @@
+// Build the browser package into dist/: the ES module (dist/vitruvian.mjs), a classic script
+// that defines the same names as globals (dist/vitruvian.js, for `<script src>` pages written
+// for @mediapipe/pose), LiteRT.js's wasm runtime (dist/wasm/) and the pages (dist/*.html).
+// dist/vitruvian-worker.js is the Web Worker behind `new Pose({useWorker: true})`.
+// The model files are not part of the build: `vitruvian web` adds them (see README).
+import { build } from "esbuild";
+import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const web = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(web, "dist");
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(dist, { recursive: true });
+
+const common = {
+  entryPoints: [join(web, "src", "index.ts")],
+  bundle: true,
+  target: "es2022",
+  sourcemap: true,
+  logLevel: "warning",
+  legalComments: "linked",
+};
+await build({ ...common, format: "esm", outfile: join(dist, "vitruvian.mjs") });
+await build({
+  ...common,
+  format: "iife",
+  globalName: "vitruvian",
+  outfile: join(dist, "vitruvian.js"),
+  // The classic script also defines each export as a global, as @mediapipe/pose's script does.
+  footer: { js: "Object.assign(globalThis, vitruvian);" },
+  // import.meta is empty in a classic script; the code falls back to document.currentScript.
+  logOverride: { "empty-import-meta": "silent" },
+});
+
+// A classic worker: LiteRT.js loads its wasm glue with importScripts, which module workers lack.
+await build({
+  ...common,
+  entryPoints: [join(web, "src", "worker.ts")],
+  format: "iife",
+  outfile: join(dist, "vitruvian-worker.js"),
+  logOverride: { "empty-import-meta": "silent" },
+});
+
+cpSync(join(web, "node_modules", "@litertjs", "core", "wasm"), join(dist, "wasm"), {
+  recursive: true,
+});
+for (const page of readdirSync(join(web, "pages"))) {
+  cpSync(join(web, "pages", page), join(dist, page), { recursive: true });
+}
