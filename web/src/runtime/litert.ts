@@ -30,7 +30,8 @@ export function canUseThreads(): boolean {
  * path share it). Rejects with a message naming the folder when the files cannot be loaded.
  */
 export function loadRuntime(wasmPath: string): Promise<unknown> {
-  const path = wasmPath.endsWith("/") ? wasmPath : `${wasmPath}/`;
+  const folder = wasmPath.endsWith("/") ? wasmPath : `${wasmPath}/`;
+  const path = new URL(folder, globalThis.location?.href).href;
   if (runtime !== null) {
     if (runtimePath !== path) {
       return Promise.reject(
@@ -52,19 +53,18 @@ export function loadRuntime(wasmPath: string): Promise<unknown> {
 }
 
 /**
- * Load the wasm build this browser can run (as LiteRT.js itself picks it: threads need
+ * Load (from the absolute folder URL `base`) the wasm build this browser can run (as LiteRT.js itself picks it: threads need
  * cross-origin isolation and relaxed SIMD), telling the emscripten module where its files are.
  * LiteRT.js's own lookup takes them relative to the loading script, which is wrong in a Web
  * Worker (there the worker's script is the "script", and its pthreads would load it).
  */
-async function loadFrom(folder: string): Promise<unknown> {
+async function loadFrom(base: string): Promise<unknown> {
   const relaxedSimd = await supportsFeature("relaxedSimd");
   const file = !relaxedSimd
     ? "litert_wasm_compat_internal.js"
     : canUseThreads()
       ? "litert_wasm_threaded_internal.js"
       : "litert_wasm_internal.js";
-  const base = new URL(folder, globalThis.location?.href).href;
   (globalThis as { Module?: unknown }).Module = {
     locateFile: (name: string) => base + name,
     mainScriptUrlOrBlob: base + file,

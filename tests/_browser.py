@@ -1,0 +1,141 @@
+"""Headless Chromium for the browser package's tests and benchmark (``tests/test_web_browser.py``,
+``scripts/bench_web.py``, which puts the ``tests`` folder on ``sys.path``).
+
+:func:`served_site` runs ``vitruvian web`` on a free port of 127.0.0.1; :class:`Browser` opens
+one of its pages in Debian's ``chromium`` through ``web/test/browser/driver.mjs`` (npm's
+``playwright-core``, which downloads no browser) and evaluates scripts in it. Requests for
+``/__file__/<absolute path>`` are answered from this machine's disk by the driver, so a page can
+read the files a test wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WEB = ROOT / "web"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def missing_tools() -> str | None:
+    """What the browser runs lack (with the fix), or ``None``."""
+    missing = []
+    if not (WEB / "dist" / "vitruvian.mjs").is_file():
+        missing.append("the built browser package web/dist (run `make web`)")
+    if not (WEB / "node_modules" / "playwright-core").is_dir():
+        missing.append("web/node_modules (run `make web`, which runs npm ci)")
+    if shutil.which("node") is None:
+        missing.append("node (apt-get install nodejs npm)")
+    if not Path(CHROMIUM).is_file():
+        missing.append(f"Chromium at {CHROMIUM} (apt-get install chromium, or set $CHROMIUM)")
+    return "the browser runs need " + "; ".join(missing) if missing else None
+
+
+@contextmanager
+def served_site(folder: Path) -> Iterator[str]:
+    """``vitruvian web --dir folder --port 0`` while the block runs; yields the site's URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vitruvian", "web", "--dir", str(folder), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+        if match is None:
+            proc.kill()
+            _, err = proc.communicate()
+            raise RuntimeError(f"vitruvian web did not start: {line!r} {err}")
+        yield match.group(1)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+class BrowserError(Exception):
+    """A script failed in the page; the message is the page's error."""
+
+
+class Browser:
+    """One headless Chromium page at ``url``; :meth:`run` evaluates a script in it."""
+
+    def __init__(self, url: str) -> None:
+        self.proc = subprocess.Popen(
+            ["node", str(WEB / "test" / "browser" / "driver.mjs"), url],
+            cwd=WEB,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "CHROMIUM": CHROMIUM},
+        )
+        #: What the driver and the page wrote to stderr (console messages, page errors).
+        self.log: list[str] = []
+        threading.Thread(target=self._drain, daemon=True).start()
+        self._next = 0
+        first = self._read()
+        if not first.get("ready"):
+            raise RuntimeError(f"the browser did not start: {first}")
+        #: Whether the page is cross-origin isolated (wasm threads available).
+        self.cross_origin_isolated = bool(first.get("crossOriginIsolated"))
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip())
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=10)
+            raise RuntimeError(
+                f"the browser driver exited ({self.proc.returncode}):\n" + "\n".join(self.log[-30:])
+            )
+        return json.loads(line)
+
+    def run(self, script: str, arg: Any = None) -> Any:
+        """Evaluate ``script`` (an async function's source, taking ``arg``) in the page.
+
+        Raises:
+            BrowserError: the script threw or its promise rejected (or it ran past the
+                driver's time limit).
+        """
+        assert self.proc.stdin is not None
+        self._next += 1
+        self.proc.stdin.write(json.dumps({"id": self._next, "script": script, "arg": arg}) + "\n")
+        self.proc.stdin.flush()
+        answer = self._read()
+        assert answer["id"] == self._next
+        if "error" in answer:
+            raise BrowserError(answer["error"])
+        return answer["value"]
+
+    def call(self, module: Path, function: str, arg: Any = None) -> Any:
+        """Call ``function(arg)`` exported by the page-side ES module file ``module``."""
+        script = "async ([module, fn, arg]) => (await import(`/__file__${module}`))[fn](arg)"
+        return self.run(script, [str(module), function, arg])
+
+    def close(self) -> None:
+        """Close the browser (and its temporary profile)."""
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
