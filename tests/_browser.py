@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -25,6 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+#: Longest a script may run in the page, in seconds, before the page counts as hung (the
+#: longest test, the squat clip in video mode, takes about 20 s on 2 busy cores).
+SCRIPT_TIMEOUT_S = 600.0
 
 
 def missing_tools() -> str | None:
@@ -84,9 +88,11 @@ class Browser:
         )
         #: What the driver and the page wrote to stderr (console messages, page errors).
         self.log: list[str] = []
+        self._lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._drain, daemon=True).start()
+        threading.Thread(target=self._collect, daemon=True).start()
         self._next = 0
-        first = self._read()
+        first = self._read(SCRIPT_TIMEOUT_S)
         if not first.get("ready"):
             raise RuntimeError(f"the browser did not start: {first}")
         #: Whether the page is cross-origin isolated (wasm threads available).
@@ -97,9 +103,21 @@ class Browser:
         for line in self.proc.stderr:
             self.log.append(line.rstrip())
 
-    def _read(self) -> dict[str, Any]:
+    def _collect(self) -> None:
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put("")  # end of output: the driver exited
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self.proc.kill()
+            raise BrowserError(
+                f"the page did not answer within {timeout:.0f} s (hung?); its last messages:\n"
+                + "\n".join(self.log[-30:])
+            ) from None
         if not line:
             self.proc.wait(timeout=10)
             raise RuntimeError(
@@ -107,27 +125,29 @@ class Browser:
             )
         return json.loads(line)
 
-    def run(self, script: str, arg: Any = None) -> Any:
+    def run(self, script: str, arg: Any = None, timeout: float = SCRIPT_TIMEOUT_S) -> Any:
         """Evaluate ``script`` (an async function's source, taking ``arg``) in the page.
 
         Raises:
-            BrowserError: the script threw or its promise rejected (or it ran past the
-                driver's time limit).
+            BrowserError: the script threw or its promise rejected, or it ran past ``timeout``
+                seconds (the browser is then closed).
         """
         assert self.proc.stdin is not None
         self._next += 1
         self.proc.stdin.write(json.dumps({"id": self._next, "script": script, "arg": arg}) + "\n")
         self.proc.stdin.flush()
-        answer = self._read()
+        answer = self._read(timeout)
         assert answer["id"] == self._next
         if "error" in answer:
             raise BrowserError(answer["error"])
         return answer["value"]
 
-    def call(self, module: Path, function: str, arg: Any = None) -> Any:
+    def call(
+        self, module: Path, function: str, arg: Any = None, timeout: float = SCRIPT_TIMEOUT_S
+    ) -> Any:
         """Call ``function(arg)`` exported by the page-side ES module file ``module``."""
         script = "async ([module, fn, arg]) => (await import(`/__file__${module}`))[fn](arg)"
-        return self.run(script, [str(module), function, arg])
+        return self.run(script, [str(module), function, arg], timeout)
 
     def close(self) -> None:
         """Close the browser (and its temporary profile)."""

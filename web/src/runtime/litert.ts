@@ -19,6 +19,28 @@ import type { ModelRunner } from "./model.js";
 
 let runtime: Promise<unknown> | null = null;
 let runtimePath: string | null = null;
+let threaded = false;
+
+/**
+ * Pthread workers not yet promised to a model. The threaded build starts a pool of
+ * `navigator.hardwareConcurrency` workers when it loads; a model compiled for `n` threads keeps
+ * `n - 1` of them (XNNPACK's thread pool) until it is closed. A thread asked for beyond the
+ * pool gets a worker that can only start once the page's event loop runs, and a model that then
+ * waits for it (when it runs, or when it is closed and joins its threads) blocks that loop: the
+ * page hangs. So models are given at most the free workers, never more: the first models get
+ * the threads (the pipeline's detector and landmark model), extra ones run on one thread.
+ */
+let freeWorkers = 0;
+
+/** Threads a new model gets: what was asked (default: all cores), within the free workers. */
+function grantThreads(wanted: number | undefined): number {
+  if (!threaded) return 1;
+  const cores = Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
+  const asked = Math.max(1, Math.floor(wanted ?? cores));
+  const granted = Math.min(asked, 1 + freeWorkers);
+  freeWorkers -= granted - 1;
+  return granted;
+}
 
 /** Whether this page may use wasm threads (`SharedArrayBuffer` needs cross-origin isolation). */
 export function canUseThreads(): boolean {
@@ -60,26 +82,33 @@ export function loadRuntime(wasmPath: string): Promise<unknown> {
  */
 async function loadFrom(base: string): Promise<unknown> {
   const relaxedSimd = await supportsFeature("relaxedSimd");
+  const useThreads = relaxedSimd && canUseThreads();
   const file = !relaxedSimd
     ? "litert_wasm_compat_internal.js"
-    : canUseThreads()
+    : useThreads
       ? "litert_wasm_threaded_internal.js"
       : "litert_wasm_internal.js";
   (globalThis as { Module?: unknown }).Module = {
     locateFile: (name: string) => base + name,
     mainScriptUrlOrBlob: base + file,
   };
-  return loadLiteRt(base + file);
+  const loaded = await loadLiteRt(base + file);
+  threaded = useThreads;
+  freeWorkers = useThreads ? Math.max(0, globalThis.navigator?.hardwareConcurrency ?? 0) : 0;
+  return loaded;
 }
 
 /** A `.tflite` model compiled for LiteRT.js's wasm (CPU) accelerator. */
 export class LiteRtModel implements ModelRunner {
   readonly inputShape: readonly number[];
   readonly outputShapes: readonly (readonly number[])[];
+  /** XNNPACK threads this model runs on (1 without cross-origin isolation). */
+  readonly numThreads: number;
   private model: CompiledModel | null;
 
-  private constructor(model: CompiledModel) {
+  private constructor(model: CompiledModel, numThreads: number) {
     this.model = model;
+    this.numThreads = numThreads;
     const inputs = model.getInputDetails();
     if (inputs.length !== 1) throw new Error(`expected a model with one input, got ${inputs.length}`);
     this.inputShape = Array.from((inputs[0] as { shape: Int32Array }).shape);
@@ -89,12 +118,22 @@ export class LiteRtModel implements ModelRunner {
   /**
    * Compile model bytes (already checked, see `models.ts`) on the wasm accelerator.
    *
-   * @param numThreads XNNPACK threads (used only when the page is cross-origin isolated).
+   * @param numThreads XNNPACK threads wanted (default: one per core). Used only when the page is
+   *   cross-origin isolated, and capped by the runtime's free pthread workers (see
+   *   {@link freeWorkers}): read {@link numThreads} for what the model got.
    */
   static async create(bytes: Uint8Array, numThreads?: number): Promise<LiteRtModel> {
-    const options = numThreads === undefined ? {} : { cpuOptions: { numThreads } };
-    const model = await loadAndCompile(bytes, { accelerator: "wasm", ...options });
-    return new LiteRtModel(model);
+    const granted = grantThreads(numThreads);
+    try {
+      const model = await loadAndCompile(bytes, {
+        accelerator: "wasm",
+        cpuOptions: { numThreads: granted },
+      });
+      return new LiteRtModel(model, granted);
+    } catch (error) {
+      freeWorkers += granted - 1;
+      throw error;
+    }
   }
 
   async run(input: Float32Array, outputs: readonly number[]): Promise<Float32Array[]> {
@@ -116,7 +155,9 @@ export class LiteRtModel implements ModelRunner {
   }
 
   close(): void {
-    this.model?.delete();
+    if (this.model === null) return;
+    this.model.delete();
     this.model = null;
+    freeWorkers += this.numThreads - 1;
   }
 }

@@ -94,7 +94,11 @@ export interface PoseConfig {
   locateFile?: LocateFile;
   /** The folder of LiteRT.js's wasm files. Default: `wasm/` beside this script. */
   wasmPath?: string;
-  /** XNNPACK threads per model (used when the page is cross-origin isolated). */
+  /**
+   * XNNPACK threads per model (default: one per core). Used when the page is cross-origin
+   * isolated; models beyond the runtime's pool of one thread per core run on one thread (see
+   * `runtime/litert.ts`).
+   */
   numThreads?: number;
   /**
    * Run the graph in a Web Worker, so that inference never blocks the page (default false).
@@ -167,7 +171,11 @@ function sizeOf(image: unknown): [number, number] {
     return [image.width, image.height];
   }
   const what =
-    image === null || typeof image !== "object" ? String(image) : image.constructor.name;
+    image === null || image === undefined
+      ? String(image)
+      : typeof image === "object"
+        ? (image.constructor?.name ?? "Object")
+        : `a ${typeof image}`;
   throw new TypeError(
     `send({image}) takes a video, image or canvas element, an OffscreenCanvas, an ImageBitmap ` +
       `or an ImageData; got ${what}`,
@@ -236,8 +244,14 @@ export class Pose {
    */
   async initialize(): Promise<void> {
     this.checkOpen("initialize");
-    if (this.worker !== null) await this.worker.request({ type: "initialize", id: 0 });
-    else await this.graph();
+    // In the frame queue, so that a model is never swapped while a frame is being processed.
+    const worker = this.worker;
+    const run = this.queue.then(async () => {
+      if (worker !== null) await worker.request({ type: "initialize", id: 0 });
+      else await this.graph();
+    });
+    this.queue = run.catch(() => undefined);
+    await run;
   }
 
   /**
@@ -298,6 +312,13 @@ export class Pose {
     if (this.detector === null) this.detector = this.loadModel("pose_detection");
     let landmarker = this.landmarkers.get(landmarkName);
     if (landmarker === undefined) {
+      // One landmark model at a time, as MediaPipe rebuilds its graph for a new complexity: the
+      // one closed gives its threads back for the new one (see runtime/litert.ts).
+      const previous = [...this.landmarkers.values()];
+      this.landmarkers.clear();
+      this.pipeline = null;
+      this.tracker = null;
+      for (const runner of previous) await runner.then((r) => r.close()).catch(() => undefined);
       landmarker = this.loadModel(landmarkName);
       this.landmarkers.set(landmarkName, landmarker);
     }
