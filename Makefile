@@ -44,7 +44,8 @@ demo: venv models
 
 test: test-py test-web
 
-test-py: venv models
+# The Python suite includes the browser package in headless Chromium, so web/dist is built first.
+test-py: venv models web
 	$(VPY) -m pytest -q
 
 # The browser package (web/) built into web/dist: dependencies from its package-lock.json,

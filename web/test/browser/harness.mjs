@@ -209,3 +209,29 @@ export async function misuse({ frame, fakeModel }) {
   report.afterClose = await outcome(pose.send({ image }));
   return report;
 }
+
+/**
+ * Several `Pose` objects alive at once on one page, complexities switched back and forth, then
+ * closed: more models than the wasm runtime has pthread workers (a model given threads beyond
+ * them could hang the page when it runs or is closed). Returns, per step, whether a pose was
+ * found.
+ */
+export async function manyPoses({ frame }) {
+  const image = await loadRgba(frame.path, frame.width, frame.height);
+  const found = [];
+  const poses = [0, 1, 2].map((complexity) => {
+    const pose = new vitruvian.Pose({ locateFile: (file) => `/models/${file}` });
+    pose.setOptions({ modelComplexity: complexity, staticImageMode: true });
+    pose.onResults((results) => found.push(results.poseLandmarks !== undefined));
+    return pose;
+  });
+  for (const pose of poses) await pose.send({ image });
+  for (const complexity of [2, 0, 1]) {
+    poses[0].setOptions({ modelComplexity: complexity });
+    await poses[0].send({ image });
+  }
+  await poses[1].close();
+  await poses[2].send({ image });
+  for (const pose of poses) await pose.close();
+  return found;
+}
