@@ -136,10 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             f"| {complexity} | {mode} | {ours['median']:.1f} | {cpu['median']:.1f} | {gpu_text} |"
         )
     print("\nLiteRT.js alone, ms per call (median):\n")
-    print("| model | ms |")
-    print("|---|---|")
+    print("| model | threads | ms |")
+    print("|---|---|---|")
     for name, figures in models.items():
-        print(f"| {name} | {figures['median']:.1f} |")
+        print(f"| {name} | {figures['threads']} | {figures['median']:.1f} |")
     return 0
 
 

@@ -45,11 +45,16 @@ def missing_tools() -> str | None:
     return "the browser runs need " + "; ".join(missing) if missing else None
 
 
+#: ``vitruvian web``'s one line on stdout: the site folder and its URL.
+SERVING = re.compile(r"^serving (.+) at (http://127\.0\.0\.1:(\d+)/)$")
+
+
 @contextmanager
-def served_site(folder: Path) -> Iterator[str]:
-    """``vitruvian web --dir folder --port 0`` while the block runs; yields the site's URL."""
+def site_server(folder: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``python -m vitruvian web --dir folder --port 0 ARGS`` while the block runs; yields the
+    process and the URL from its first stdout line (stopped, killed if need be, at the end)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vitruvian", "web", "--dir", str(folder), "--port", "0"],
+        [sys.executable, "-m", "vitruvian", "web", "--dir", str(folder), "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -57,16 +62,28 @@ def served_site(folder: Path) -> Iterator[str]:
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+        match = SERVING.match(line.rstrip("\n"))
         if match is None:
             proc.kill()
-            _, err = proc.communicate()
-            raise RuntimeError(f"vitruvian web did not start: {line!r} {err}")
-        yield match.group(1)
+            raise RuntimeError(f"vitruvian web did not start: {line!r} {proc.communicate()}")
+        if Path(match.group(1)) != folder.absolute():
+            raise RuntimeError(f"vitruvian web serves {match.group(1)}, not {folder}")
+        yield proc, match.group(2)
     finally:
         if proc.poll() is None:
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        proc.communicate()
+
+
+@contextmanager
+def served_site(folder: Path) -> Iterator[str]:
+    """A fresh site in ``folder`` served by ``vitruvian web`` while the block runs; its URL."""
+    with site_server(folder) as (_, url):
+        yield url
 
 
 class BrowserError(Exception):

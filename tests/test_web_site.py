@@ -24,7 +24,6 @@ import json
 import os
 import posixpath
 import queue
-import re
 import signal
 import socket
 import subprocess
@@ -32,13 +31,12 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import Message
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from _browser import SERVING, site_server
 from click.testing import CliRunner
 
 from vitruvian.cli import cli
@@ -46,7 +44,6 @@ from vitruvian.models import CACHE_ENV
 from vitruvian.web import SITE_MARKER, WEB_DIST_ENV, WebError, default_site_dir, prepare_site
 
 MANIFEST = Path(__file__).resolve().parents[1] / "src" / "vitruvian" / "models" / "manifest.json"
-SERVING = re.compile(r"^serving (.+) at (http://127\.0\.0\.1:(\d+)/)$")
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
@@ -246,31 +243,6 @@ def test_default_site_dir_is_beside_the_model_cache(
 # --------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _served(site: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``python -m vitruvian web --dir site --port 0 ARGS`` while the block runs; yields the
-    process and the URL from its one stdout line (the process is killed if still running)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vitruvian", "web", "--dir", str(site), "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = SERVING.match(line.rstrip("\n"))
-        if match is None:
-            proc.kill()
-            raise AssertionError(f"unexpected first line {line!r}: {proc.communicate()}")
-        assert match.group(1) == str(site.absolute())
-        yield proc, match.group(2)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-
-
 def _get(url: str) -> tuple[int, Message, bytes]:
     """GET ``url``: the status, the headers (looked up case-insensitively) and the body."""
     with urllib.request.urlopen(url, timeout=30) as response:
@@ -304,7 +276,7 @@ def test_served_site_answers_with_isolation_headers_then_stops_on_sigterm(
     secret.parent.mkdir()
     secret.write_text("do not serve me")
     detector = _manifest_files()["pose_detection"][0]
-    with _served(site) as (proc, url):
+    with site_server(site) as (proc, url):
         wanted = {
             "index.html": "text/html",
             "vitruvian.mjs": "text/javascript",
@@ -346,7 +318,7 @@ def test_served_site_answers_with_isolation_headers_then_stops_on_sigterm(
 def test_ctrl_c_stops_the_server_cleanly(
     dist: Path, tmp_path: Path, real_models: dict[str, Path]
 ) -> None:
-    with _served(tmp_path / "site", "--verbose") as (proc, url):
+    with site_server(tmp_path / "site", "--verbose") as (proc, url):
         assert _get(url + "index.html")[0] == 200
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

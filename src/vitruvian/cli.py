@@ -10,6 +10,8 @@ Commands::
     vitruvian demo [--input IMAGE] [--out DIR] [--model-complexity 0|1|2]
     vitruvian run SOURCE... [--out FILE.parquet|.csv|.jsonl] [--annotated OUT.mp4|DIR] [...]
     vitruvian recover OUT...         # a killed run's finished rows back into OUT
+    vitruvian bench [--mode ...]     # latency, throughput, cold start, memory; MediaPipe beside
+    vitruvian web [--dir DIR] [--port N] [--no-serve] # the browser package and models, served
 
 A :class:`~vitruvian.models.ModelError` is reported as one ``Error: ...`` line on stderr with
 exit code 1; ``vitruvian --debug ...`` shows the traceback instead. Ctrl+C in any command

@@ -71,7 +71,7 @@ export async function benchModels({ names, runs = 20 }) {
       if (i >= 2) times.push(performance.now() - start);
     }
     model.close();
-    out[name] = summary(times);
+    out[name] = { ...summary(times), threads: model.numThreads };
   }
   return out;
 }

@@ -24,6 +24,7 @@
 import { detectionToRoi } from "./calculators/detection_to_roi.js";
 import {
   CropWorkspace,
+  channelsOf,
   imageToTensor,
   padRoi,
   rectTransform,
@@ -88,16 +89,11 @@ export function checkConfidence(name: string, value: number): number {
 
 /** Check an image: positive integer size and RGBA (or RGB) bytes of that size. */
 export function checkImage(image: RgbImageLike): RgbImageLike {
-  const { width, height, data } = image;
+  const { width, height } = image;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new TypeError(`image size must be positive integers, got ${width}x${height}`);
   }
-  if (data.length !== width * height * 4 && data.length !== width * height * 3) {
-    throw new TypeError(
-      `image data has ${data.length} bytes, expected ${width * height * 4} (RGBA) or ` +
-        `${width * height * 3} (RGB) for ${width}x${height}`,
-    );
-  }
+  channelsOf(image);
   return image;
 }
 

@@ -385,11 +385,12 @@ export class CropWorkspace {
 }
 
 /** Bytes per pixel of `image` (3 or 4), from its data length. */
-function channelsOf(image: RgbImageLike): number {
+/** Channels of an RGBA (4) or RGB (3) image; a TypeError when the data fits neither. */
+export function channelsOf(image: RgbImageLike): number {
   const pixels = image.width * image.height;
   if (image.data.length === pixels * 4) return 4;
   if (image.data.length === pixels * 3) return 3;
-  throw new Error(
+  throw new TypeError(
     `image data has ${image.data.length} bytes, expected ${pixels * 4} (RGBA) or ${pixels * 3} ` +
       `(RGB) for ${image.width}x${image.height}`,
   );
