@@ -48,3 +48,7 @@ cpSync(join(web, "node_modules", "@litertjs", "core", "wasm"), join(dist, "wasm"
 for (const page of readdirSync(join(web, "pages"))) {
   cpSync(join(web, "pages", page), join(dist, page), { recursive: true });
 }
+// The demo page's sample photo: MediaPipe's pose.jpg, as the Python package ships it for
+// `vitruvian demo` (source and licence in src/vitruvian/data/SOURCES.md).
+mkdirSync(join(dist, "sample"), { recursive: true });
+cpSync(join(web, "..", "src", "vitruvian", "data", "pose.jpg"), join(dist, "sample", "pose.jpg"));
