@@ -1,12 +1,14 @@
 /**
  * vitruvian in the browser: MediaPipe Pose's JavaScript Solution API (`Pose`, the landmark
- * constants) on the BlazePose graph written out in TypeScript, one module per MediaPipe
+ * constants, and `@mediapipe/drawing_utils` and `camera_utils`) on the BlazePose graph written out in TypeScript, one module per MediaPipe
  * calculator as in the Python package's `vitruvian.calculators`, running the `.tflite` models
  * with LiteRT.js.
  */
 
 export * from "./solutions/pose.js";
 export * from "./solutions/landmarks.js";
+export * from "./solutions/drawing_utils.js";
+export * from "./solutions/camera_utils.js";
 export * from "./pipeline.js";
 export * from "./tracking.js";
 export * from "./models.js";
