@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,8 @@ class BrowserError(Exception):
 class Browser:
     """One headless Chromium page at ``url``; :meth:`run` evaluates a script in it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, chromium_args: Sequence[str] = ()) -> None:
+        """Open ``url``; ``chromium_args`` are extra Chromium flags (e.g. a fake camera)."""
         self.proc = subprocess.Popen(
             ["node", str(WEB / "test" / "browser" / "driver.mjs"), url],
             cwd=WEB,
@@ -101,7 +102,11 @@ class Browser:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "CHROMIUM": CHROMIUM},
+            env={
+                **os.environ,
+                "CHROMIUM": CHROMIUM,
+                "CHROMIUM_ARGS": json.dumps(list(chromium_args)),
+            },
         )
         #: What the driver and the page wrote to stderr (console messages, page errors).
         self.log: list[str] = []
@@ -142,6 +147,17 @@ class Browser:
             )
         return json.loads(line)
 
+    def _request(self, request: dict[str, Any], timeout: float) -> Any:
+        assert self.proc.stdin is not None
+        self._next += 1
+        self.proc.stdin.write(json.dumps({"id": self._next, **request}) + "\n")
+        self.proc.stdin.flush()
+        answer = self._read(timeout)
+        assert answer["id"] == self._next
+        if "error" in answer:
+            raise BrowserError(answer["error"])
+        return answer["value"]
+
     def run(self, script: str, arg: Any = None, timeout: float = SCRIPT_TIMEOUT_S) -> Any:
         """Evaluate ``script`` (an async function's source, taking ``arg``) in the page.
 
@@ -149,15 +165,18 @@ class Browser:
             BrowserError: the script threw or its promise rejected, or it ran past ``timeout``
                 seconds (the browser is then closed).
         """
-        assert self.proc.stdin is not None
-        self._next += 1
-        self.proc.stdin.write(json.dumps({"id": self._next, "script": script, "arg": arg}) + "\n")
-        self.proc.stdin.flush()
-        answer = self._read(timeout)
-        assert answer["id"] == self._next
-        if "error" in answer:
-            raise BrowserError(answer["error"])
-        return answer["value"]
+        return self._request({"script": script, "arg": arg}, timeout)
+
+    def goto(self, url: str, init_script: str | None = None) -> None:
+        """Load ``url`` in the page (waits for its load event). ``init_script`` (JavaScript)
+        runs in this and every later page before the page's own scripts."""
+        self._request({"goto": url, "initScript": init_script}, SCRIPT_TIMEOUT_S)
+
+    def screenshot(self, path: Path, selector: str | None = None) -> Path:
+        """A PNG of the page (or of the first element matching ``selector``) at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._request({"screenshot": str(path), "selector": selector}, SCRIPT_TIMEOUT_S)
+        return path
 
     def call(
         self, module: Path, function: str, arg: Any = None, timeout: float = SCRIPT_TIMEOUT_S

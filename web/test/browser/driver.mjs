@@ -6,7 +6,11 @@
 // Opens URL, then reads one JSON request per line on stdin and answers one JSON line on stdout:
 //   {"id": 1, "script": "async (arg) => ...", "arg": ...}  ->  {"id": 1, "value": ...}
 //                                                          or  {"id": 1, "error": "..."}
-// The script runs in the page (it may `await import("/vitruvian.mjs")`). Requests for
+//   {"id": 2, "goto": URL, "initScript": JS or null}        ->  {"id": 2, "value": null}
+//     (initScript, if given, runs in every page loaded from then on, before the page's own)
+//   {"id": 3, "screenshot": PATH, "selector": CSS or null} ->  {"id": 3, "value": PATH}
+// The script runs in the page (it may `await import("/vitruvian.mjs")`). Extra Chromium flags
+// come from $CHROMIUM_ARGS (a JSON list), e.g. a fake camera; the camera is allowed. Requests for
 // /__file__/<absolute path> are answered from this machine's disk, so tests can hand the page
 // images and frames without copying them into the served folder. The browser's console and
 // page errors go to stderr.
@@ -31,7 +35,10 @@ const context = await chromium.launchPersistentContext(profile, {
     "--disable-component-update",
     "--disable-sync",
     "--disable-quic",
+    ...JSON.parse(process.env.CHROMIUM_ARGS ?? "[]"),
   ],
+  permissions: ["camera"],
+  viewport: { width: 1280, height: 900 },
 });
 const cleanup = async () => {
   await context.close().catch(() => undefined);
@@ -62,13 +69,24 @@ process.stdout.write(`${JSON.stringify({ ready: true, crossOriginIsolated: await
 const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
   if (!line.trim()) continue;
-  const { id, script, arg } = JSON.parse(line);
+  const { id, script, arg, goto, initScript, screenshot, selector } = JSON.parse(line);
   let answer;
   try {
-    const value = await page.evaluate(
-      ([source, argument]) => (0, eval)(`(${source})`)(argument),
-      [script, arg ?? null],
-    );
+    let value;
+    if (goto !== undefined) {
+      if (initScript) await page.addInitScript(initScript);
+      await page.goto(goto);
+      value = null;
+    } else if (screenshot !== undefined) {
+      const target = selector ? page.locator(selector).first() : page;
+      await target.screenshot({ path: screenshot });
+      value = screenshot;
+    } else {
+      value = await page.evaluate(
+        ([source, argument]) => (0, eval)(`(${source})`)(argument),
+        [script, arg ?? null],
+      );
+    }
     answer = { id, value: value === undefined ? null : value };
   } catch (error) {
     answer = { id, error: String(error?.message ?? error) };
