@@ -1,14 +1,16 @@
 /**
  * vitruvian in the browser: MediaPipe Pose's JavaScript Solution API (`Pose`, the landmark
- * constants, and `@mediapipe/drawing_utils` and `camera_utils`) on the BlazePose graph written out in TypeScript, one module per MediaPipe
- * calculator as in the Python package's `vitruvian.calculators`, running the `.tflite` models
- * with LiteRT.js.
+ * constants, `@mediapipe/drawing_utils` and `camera_utils`) on the BlazePose graph written out
+ * in TypeScript, one module per MediaPipe calculator as in the Python package's
+ * `vitruvian.calculators`, running the `.tflite` models with LiteRT.js; and a reader of
+ * `vitruvian run` tables. The 3-D `LandmarkGrid` is a separate bundle (`vitruvian-3d`).
  */
 
 export * from "./solutions/pose.js";
 export * from "./solutions/landmarks.js";
 export * from "./solutions/drawing_utils.js";
 export * from "./solutions/camera_utils.js";
+export * from "./run_output.js";
 export * from "./pipeline.js";
 export * from "./tracking.js";
 export * from "./models.js";

@@ -177,7 +177,8 @@ export function drawRectangle(ctx: Context2D, rect: DrawingRect, style?: Drawing
   if (s.fillColor !== undefined) ctx.fillStyle = resolve(s.fillColor, {});
   ctx.translate(rect.xCenter * width, rect.yCenter * height);
   ctx.rotate((rect.rotation * Math.PI) / 180);
-  ctx.rect((-rect.width / 2) * width, (-rect.height / 2) * height, rect.width * width, rect.height * height);
+  const [w, h] = [rect.width * width, rect.height * height];
+  ctx.rect(-w / 2, -h / 2, w, h);
   ctx.stroke();
   ctx.fill();
   ctx.restore();
