@@ -49,7 +49,7 @@ process.on("SIGTERM", () => cleanup().then(() => process.exit(143)));
 const page = context.pages()[0] ?? (await context.newPage());
 page.on("console", (message) => process.stderr.write(`[page ${message.type()}] ${message.text()}\n`));
 page.on("pageerror", (error) => process.stderr.write(`[page error] ${error.message}\n`));
-await page.route("**/__file__/**", async (route) => {
+await page.route((url) => url.pathname.startsWith("/__file__/"), async (route) => {
   const path = decodeURIComponent(new URL(route.request().url()).pathname.slice("/__file__".length));
   try {
     const body = await readFile(path);
