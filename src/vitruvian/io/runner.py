@@ -40,7 +40,7 @@ from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
@@ -48,6 +48,7 @@ import numpy as np
 from vitruvian.io.records import make_row
 from vitruvian.io.sources import Frame, Source, SourceReadError
 from vitruvian.io.writers import PreviewWindow, RowWriter, annotate
+from vitruvian.options import PoseOptions
 
 if TYPE_CHECKING:
     from vitruvian.extract import FrameInfo
@@ -107,6 +108,27 @@ class RunOptions:
     fail_fast: bool = False
     backend: str | None = None
     batch_size: int = 1
+
+    @classmethod
+    def from_pose_options(
+        cls, pose: PoseOptions, static_image_mode: bool | None, **run: Any
+    ) -> RunOptions:
+        """The run of ``pose``'s options (its ``static_image_mode`` replaced by the tri-state
+        ``static_image_mode``) and the run settings ``run`` (``max_frames=``, ...)."""
+        values = pose.tracker_kwargs()
+        return cls(static_image_mode=static_image_mode, **values, **run)
+
+    def pose_options(self, static: bool) -> PoseOptions:
+        """The Pose options of a source that runs in static mode (``static``) or video mode."""
+        return PoseOptions(
+            static_image_mode=static,
+            model_complexity=self.model_complexity,
+            smooth_landmarks=self.smooth_landmarks,
+            enable_segmentation=self.enable_segmentation,
+            smooth_segmentation=self.smooth_segmentation,
+            min_detection_confidence=self.min_detection_confidence,
+            min_tracking_confidence=self.min_tracking_confidence,
+        )
 
 
 @dataclass
@@ -208,14 +230,7 @@ def run_pose(
         static = is_static(source)
         if static not in poses:
             poses[static] = Pose(
-                static_image_mode=static,
-                model_complexity=options.model_complexity,
-                smooth_landmarks=options.smooth_landmarks,
-                enable_segmentation=options.enable_segmentation,
-                smooth_segmentation=options.smooth_segmentation,
-                min_detection_confidence=options.min_detection_confidence,
-                min_tracking_confidence=options.min_tracking_confidence,
-                backend=options.backend,
+                **options.pose_options(static).as_kwargs(), backend=options.backend
             )
         pose = poses[static]
         # Each video or camera is a stream of its own; images of one SOURCE (a folder of
@@ -318,13 +333,7 @@ def _run_batched(
             raise _StopRun
 
     with PoseExtractor(
-        model_complexity=options.model_complexity,
-        enable_segmentation=options.enable_segmentation,
-        smooth_landmarks=options.smooth_landmarks,
-        smooth_segmentation=options.smooth_segmentation,
-        min_detection_confidence=options.min_detection_confidence,
-        min_tracking_confidence=options.min_tracking_confidence,
-        backend=options.backend,
+        **options.pose_options(False).tracker_kwargs(), backend=options.backend
     ) as extractor:
         results = extractor._extract_many(
             list(sources),
