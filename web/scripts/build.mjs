@@ -33,6 +33,18 @@ await build({
   logOverride: { "empty-import-meta": "silent" },
 });
 
+// The 3-D landmark grid (three.js) apart, as MediaPipe ships control_utils_3d apart.
+const grid = { ...common, entryPoints: [join(web, "src", "index_3d.ts")], minify: true };
+await build({ ...grid, format: "esm", outfile: join(dist, "vitruvian-3d.mjs") });
+await build({
+  ...grid,
+  format: "iife",
+  globalName: "vitruvian3d",
+  outfile: join(dist, "vitruvian-3d.js"),
+  footer: { js: "Object.assign(globalThis, vitruvian3d);" },
+  logOverride: { "empty-import-meta": "silent" },
+});
+
 // A classic worker: LiteRT.js loads its wasm glue with importScripts, which module workers lack.
 await build({
   ...common,
