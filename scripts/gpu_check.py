@@ -14,7 +14,7 @@ Steps (each printed as it goes; everything also lands in ``DIR/gpu_check.json`` 
    ``--device cuda`` (the default) the script stops with status 2 and a clear message when
    ONNX Runtime cannot run its CUDA provider here.
 2. Agreement: each of the four models (detector, lite, full, heavy) is converted with
-   :func:`vitruvian.conversion.cache.onnx_model_path` and loaded twice, ``OnnxModel(path,
+   :func:`vitruvian.models.conversion.cache.onnx_model_path` and loaded twice, ``OnnxModel(path,
    device=DEVICE)`` and ``OnnxModel(path, device="cpu")``; both run on random inputs (batch 1
    and batch 4) and on real inputs made by the pipeline from the shared images
    (``DATA_DIR/tfjs/pose.jpg``, then ``coco/images`` and ``mmpose``, when present): the
@@ -290,7 +290,7 @@ def compare_models(
     budget: Budget,
 ) -> list[dict[str, Any]]:
     """Step 2: each model on the device against the CPU; one row per (model, input, output)."""
-    from vitruvian.conversion.cache import onnx_model_path
+    from vitruvian.models.conversion.cache import onnx_model_path
     from vitruvian.models.runtime import OnnxModel
 
     rows: list[dict[str, Any]] = []
@@ -367,7 +367,7 @@ def model_throughput(
 ) -> list[dict[str, Any]]:
     """Step 3: model-only throughput on the device against batch size (plus the CPU at batch
     1 as a reference when the device is the GPU)."""
-    from vitruvian.conversion.cache import onnx_model_path
+    from vitruvian.models.conversion.cache import onnx_model_path
     from vitruvian.models.runtime import OnnxModel
 
     rows: list[dict[str, Any]] = []

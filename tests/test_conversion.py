@@ -1,4 +1,4 @@
-"""The TFLite -> ONNX converter (:mod:`vitruvian.conversion`) and the backends that use it.
+"""The TFLite -> ONNX converter (:mod:`vitruvian.models.conversion`) and the backends that use it.
 
 * ``densify``: checked against a plain recursive port of TFLite's
   ``FormatConverter::SparseToDense`` / ``Populate``
@@ -32,22 +32,6 @@ import numpy as np
 import pytest
 
 from vitruvian.calculators.detection_to_roi import detection_to_roi
-from vitruvian.conversion.cache import onnx_model_path
-from vitruvian.conversion.densify import DENSE, SPARSE_CSR, DimensionMetadata, densify
-from vitruvian.conversion.tflite_reader import (
-    ConversionError,
-    Graph,
-    Operator,
-    Tensor,
-    _fold_constants,
-    read_tflite,
-)
-from vitruvian.conversion.tflite_to_onnx import (
-    CONVERTER_VERSION,
-    OPSET,
-    convert_tflite,
-    graph_to_onnx,
-)
 from vitruvian.models import CACHE_ENV, MODEL_NAMES, ModelError, cache_dir
 from vitruvian.models.backends import (
     BACKEND_ENV,
@@ -55,6 +39,22 @@ from vitruvian.models.backends import (
     load_model,
     onnxruntime_gpu_works,
     resolve_backend,
+)
+from vitruvian.models.conversion.cache import onnx_model_path
+from vitruvian.models.conversion.densify import DENSE, SPARSE_CSR, DimensionMetadata, densify
+from vitruvian.models.conversion.tflite_reader import (
+    ConversionError,
+    Graph,
+    Operator,
+    Tensor,
+    _fold_constants,
+    read_tflite,
+)
+from vitruvian.models.conversion.tflite_to_onnx import (
+    CONVERTER_VERSION,
+    OPSET,
+    convert_tflite,
+    graph_to_onnx,
 )
 from vitruvian.models.runtime import OnnxModel, TFLiteModel
 from vitruvian.pipeline import PosePipeline

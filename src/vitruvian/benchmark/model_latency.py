@@ -82,7 +82,7 @@ class _Loaded:
         from vitruvian.models.backends import load_model
 
         if backend.startswith("onnxruntime-"):
-            from vitruvian.conversion.cache import onnx_model_path
+            from vitruvian.models.conversion.cache import onnx_model_path
 
             onnx_model_path(name)  # convert (or check the cache) outside the timed load
         start = time.perf_counter()

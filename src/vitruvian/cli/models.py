@@ -26,7 +26,7 @@ def models() -> None:
 @models.command("list")
 def models_list() -> None:
     """Show each model's status (present, missing, corrupt), sha256 and path."""
-    from vitruvian.conversion.cache import onnx_state
+    from vitruvian.models.conversion.cache import onnx_state
 
     statuses = [model_status(name) for name in MODEL_NAMES]
     width = max(len(name) for name in MODEL_NAMES)
@@ -82,7 +82,7 @@ def models_convert(names: Sequence[str]) -> None:
     source sha256 and its own); the backends also convert on first use. Needs the onnx extra:
     pip install 'vitruvian[onnx]'.
     """
-    from vitruvian.conversion.cache import onnx_model_path
+    from vitruvian.models.conversion.cache import onnx_model_path
 
     for name in names or MODEL_NAMES:
         click.echo(f"{name:<20}  {onnx_model_path(name)}")

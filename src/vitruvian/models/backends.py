@@ -114,7 +114,7 @@ def load_model(name: str, backend: str, num_threads: int | None = None) -> Model
     """Load model ``name`` (e.g. ``"pose_detection"``) on a backend from :func:`resolve_backend`.
 
     The ONNX backends convert the ``.tflite`` on first use and cache the result
-    (:func:`vitruvian.conversion.cache.onnx_model_path`).
+    (:func:`vitruvian.models.conversion.cache.onnx_model_path`).
     """
     if backend == "litert":
         return TFLiteModel(model_path(name), num_threads)
@@ -122,7 +122,7 @@ def load_model(name: str, backend: str, num_threads: int | None = None) -> Model
         raise ValueError(
             f"load_model needs a concrete backend from resolve_backend, got {backend!r}"
         )
-    from vitruvian.conversion.cache import onnx_model_path
+    from vitruvian.models.conversion.cache import onnx_model_path
 
     device = backend.removeprefix("onnxruntime-")
     provider_options = {}

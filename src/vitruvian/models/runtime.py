@@ -6,7 +6,7 @@ Two runtimes behind one small interface (``input_shape``, ``output_indices``, ``
 * :class:`TFLiteModel`: LiteRT (``ai-edge-litert``) runs the ``.tflite`` files with its XNNPACK
   CPU delegate (the CPU default);
 * :class:`OnnxModel`: ONNX Runtime runs vitruvian's own ONNX conversion of the same files
-  (:mod:`vitruvian.conversion`) on the CPU, CUDA or TensorRT, with a dynamic batch dimension.
+  (:mod:`vitruvian.models.conversion`) on the CPU, CUDA or TensorRT, with a dynamic batch dimension.
 
 Outputs are looked up by *shape* (with a batch of 1) rather than by index, since the tensor
 order inside a model file is an implementation detail of its converter.
@@ -167,7 +167,7 @@ class OnnxModel:
     """A converted ``.onnx`` model on ONNX Runtime: one float32 input with a dynamic batch.
 
     Args:
-        path: the converted model (from :func:`vitruvian.conversion.cache.onnx_model_path`).
+        path: the converted model (from :func:`vitruvian.models.conversion.cache.onnx_model_path`).
         num_threads: CPU threads (``intra_op_num_threads``); ``None`` picks
             :func:`default_num_threads`.
         device: ``"cpu"``, ``"cuda"`` or ``"tensorrt"`` (see :data:`ONNX_PROVIDERS`).

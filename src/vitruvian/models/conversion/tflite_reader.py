@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from vitruvian.conversion.densify import DimensionMetadata, densify
+from vitruvian.models.conversion.densify import DimensionMetadata, densify
 
 #: TFLite ``TensorType`` values -> numpy dtypes (the ones a float model can carry).
 _DTYPES: dict[int, type[np.generic]] = {

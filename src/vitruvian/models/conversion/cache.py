@@ -35,7 +35,7 @@ _INSTALL_HINT = "pip install 'vitruvian[onnx]' (or 'vitruvian[gpu]' for CUDA)"
 
 
 def _expected_record(name: str, source_sha256: str) -> dict[str, Any]:
-    from vitruvian.conversion.tflite_to_onnx import CONVERTER_VERSION, OPSET
+    from vitruvian.models.conversion.tflite_to_onnx import CONVERTER_VERSION, OPSET
 
     return {
         "model": name,
@@ -124,8 +124,8 @@ def onnx_model_path(name: str, *, download: bool = True) -> Path:
 
 def _convert(name: str, tflite_path: Path) -> bytes:
     try:
-        from vitruvian.conversion.tflite_reader import ConversionError
-        from vitruvian.conversion.tflite_to_onnx import convert_tflite
+        from vitruvian.models.conversion.tflite_reader import ConversionError
+        from vitruvian.models.conversion.tflite_to_onnx import convert_tflite
     except ImportError as exc:
         raise ModelError(f"converting {name} to ONNX needs {exc.name}: {_INSTALL_HINT}") from exc
     try:

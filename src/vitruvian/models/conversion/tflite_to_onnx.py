@@ -1,4 +1,4 @@
-"""Convert a TFLite model (as read by :mod:`~vitruvian.conversion.tflite_reader`) to ONNX.
+"""Convert a TFLite model (as read by :mod:`~vitruvian.models.conversion.tflite_reader`) to ONNX.
 
 TFLite computes in NHWC; ONNX's Conv, MaxPool, Resize and DepthToSpace are NCHW. The converter
 keeps every 4-D activation in NCHW from the first layer to the last, so the only transposes are
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from vitruvian.conversion.tflite_reader import ConversionError, Graph, Operator, read_tflite
+from vitruvian.models.conversion.tflite_reader import ConversionError, Graph, Operator, read_tflite
 
 #: ONNX opset of the converted models (ONNX Runtime 1.14+, onnxruntime-web, TensorRT 8.6+).
 OPSET = 17
