@@ -2,7 +2,8 @@
 
 The reference MediaPipe Pose runs in a *separate* Python environment (one with ``mediapipe``
 installed), named by ``--reference-python`` or the ``VITRUVIAN_REFERENCE_PYTHON`` environment
-variable; this script launches ``scripts/_mediapipe_worker.py`` with it. This script itself needs
+variable; this script runs MediaPipe there through :mod:`vitruvian.reference` (its client is
+loaded by file path, and its worker runs in that Python). This script itself needs
 only the standard library, so any Python 3.10+ can run it (except the evaluation goldens, below).
 
 Inputs (see ``tests/test_parity.py``, which rebuilds them the same way):
@@ -60,11 +61,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import importlib.util
 import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -74,9 +75,9 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_OUT_DIR = REPO_ROOT / "tests" / "goldens"
-CROPS_PY = REPO_ROOT / "src" / "vitruvian" / "crops.py"
-CLIPS_PY = REPO_ROOT / "src" / "vitruvian" / "testing_clips.py"
-WORKER_PY = Path(__file__).resolve().parent / "_mediapipe_worker.py"
+#: The bridge's client (standard library only), loaded by path so that this script needs no
+#: installed vitruvian.
+REFERENCE_CLIENT_PY = REPO_ROOT / "src" / "vitruvian" / "reference" / "client.py"
 REFERENCE_ENV_VAR = "VITRUVIAN_REFERENCE_PYTHON"
 
 #: Crop margin and smallest crop side; the parity test reads them back from the JSON meta.
@@ -293,15 +294,14 @@ def _sync_dir(src: Path, dst: Path) -> bool:
 
 
 def _run_worker(reference: str, spec: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    """Run ``_mediapipe_worker.py`` on ``spec`` with the reference Python; return its result."""
-    spec_path = tmp / "spec.json"
-    result_path = tmp / "result.json"
-    spec_path.write_text(json.dumps(spec))
-    env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="2")
-    subprocess.run(
-        [reference, str(WORKER_PY), str(spec_path), str(result_path)], check=True, env=env
-    )
-    return json.loads(result_path.read_text())
+    """Run the reference MediaPipe on ``spec`` (its ``mode``: ``"image"`` or ``"video"``) in the
+    reference Python (:mod:`vitruvian.reference`); return its result."""
+    job = "goldens_video" if spec.get("mode") == "video" else "goldens_image"
+    client = importlib.util.spec_from_file_location("_reference_client", REFERENCE_CLIENT_PY)
+    assert client is not None and client.loader is not None
+    module = importlib.util.module_from_spec(client)
+    client.loader.exec_module(module)
+    return module.run_job(reference, job, spec)
 
 
 def make_image_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
@@ -317,7 +317,6 @@ def make_image_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
         new_masks_dir = Path(tmp) / "masks"
         spec = {
             "data_dir": str(data_dir),
-            "crops_py": str(CROPS_PY),
             "mask_dir": str(new_masks_dir),
             "complexities": list(COMPLEXITIES),
             "margin": MARGIN,
@@ -390,7 +389,6 @@ def make_video_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
         spec = {
             "mode": "video",
             "data_dir": str(data_dir),
-            "clips_py": str(CLIPS_PY),
             "mask_dir": str(new_masks_dir),
             "clips": clips,
             "runs": runs,

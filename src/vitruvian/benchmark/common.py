@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import cv2
 import numpy as np
 
+from vitruvian.reference.client import ReferencePython
 from vitruvian.testing_clips import read_video_rgb
 
 #: Environment variable naming the benchmark data folder (``--data-dir`` overrides it).
@@ -51,8 +49,6 @@ DEFAULT_DATA_DIR = find_data_dir()
 #: Image folders (relative to the data directory) whose ``*.jpg`` files are benchmarked.
 IMAGE_FOLDERS = ("coco/images", "mmpose")
 #: The reference-side worker, run by file path with the reference Python.
-WORKER_PY = Path(__file__).resolve().parent / "mediapipe_worker.py"
-REFERENCE_ENV_VAR = "VITRUVIAN_REFERENCE_PYTHON"
 #: The video benchmarked in video, extraction and soak modes, relative to the data directory.
 DEFAULT_VIDEO = Path("video") / "pose_squats.mp4"
 
@@ -296,36 +292,17 @@ def max_or_none(values: Sequence[float | None]) -> float | None:
 # -- the MediaPipe worker -----------------------------------------------------------------------
 
 
-class MediaPipeWorker:
-    """``mediapipe_worker.py`` run by the reference Python: MediaPipe's ``Pose``, timed.
-
-    One long-lived process serves every section; it decodes the images and the video itself,
-    once. See :mod:`vitruvian.benchmark.mediapipe_worker` for the protocol.
+class MediaPipeWorker(ReferencePython):
+    """MediaPipe's ``Pose`` in the reference Python, timed: one long-lived worker
+    (:mod:`vitruvian.reference.worker`) serves every section and decodes the images and the
+    video itself, once. Errors are :class:`BenchError`.
 
     Args:
         python: the reference interpreter (with ``mediapipe`` installed).
     """
 
     def __init__(self, python: str) -> None:
-        self.python = python
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()
-        try:
-            self._proc = subprocess.Popen(
-                [python, str(WORKER_PY)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                text=True,
-                bufsize=1,
-            )
-        except OSError as exc:
-            self._stderr.close()
-            raise BenchError(f"cannot run the reference Python {python!r}: {exc}") from exc
-        try:
-            self.versions: dict[str, Any] = self.request({"cmd": "versions"})["versions"]
-        except BenchError:
-            self.shutdown()
-            raise
+        super().__init__(python, error=BenchError)
 
     def load_images(self, paths: Sequence[Path]) -> list[str]:
         """Have the worker decode the images; returns the SHA-1 of each one's RGB bytes."""
@@ -339,45 +316,6 @@ class MediaPipeWorker:
     def unload(self) -> None:
         """Have the worker drop its decoded images and frames."""
         self.request({"cmd": "unload"})
-
-    def _stderr_tail(self, limit: int = 2000) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")[-limit:]
-
-    def request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one command, wait for its reply."""
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        try:
-            self._proc.stdin.write(json.dumps(request) + "\n")
-            self._proc.stdin.flush()
-            line = self._proc.stdout.readline()
-        except (BrokenPipeError, OSError):
-            line = ""
-        if not line:
-            self._proc.wait(timeout=30)
-            raise BenchError(
-                f"the MediaPipe worker ({self.python}) exited with status "
-                f"{self._proc.returncode}; its stderr ends with:\n{self._stderr_tail()}"
-            )
-        reply = json.loads(line)
-        if not reply.get("ok"):
-            raise BenchError(
-                f"the MediaPipe worker failed on {request['cmd']!r}: {reply.get('error')}\n"
-                f"(is mediapipe installed for {self.python}?) Its stderr ends with:\n"
-                f"{self._stderr_tail()}"
-            )
-        return reply
-
-    def shutdown(self) -> None:
-        """End the worker process."""
-        if self._proc.poll() is None:
-            try:
-                self.request({"cmd": "quit"})
-                self._proc.wait(timeout=30)
-            except (BenchError, subprocess.TimeoutExpired, ValueError):
-                self._proc.kill()
-                self._proc.wait()
-        self._stderr.close()
 
 
 def pass_from_reply(reply: dict[str, Any]) -> PassResult:

@@ -4,7 +4,7 @@ Modules:
 
 * :mod:`vitruvian.eval.coco`: the data set, the two protocols (person crops, whole images), the
   BlazePose -> COCO keypoint mapping and the predictions in COCO results format; also runs
-  MediaPipe's side through a reference Python (:mod:`vitruvian.eval.mediapipe_worker`).
+  MediaPipe's side through a reference Python (:mod:`vitruvian.reference`).
 * :mod:`vitruvian.eval.metrics`: COCO OKS AP through pycocotools, PCK@0.2, detection rate and
   latency, gathered per run in :class:`~vitruvian.eval.metrics.Figures`.
 * :mod:`vitruvian.eval.report`: the terminal table, the JSON file, the Markdown report and its

@@ -26,20 +26,16 @@ score, so this rule ranks both implementations' poses the same way. An input wit
 gives no prediction.
 
 :func:`run_vitruvian` runs our pipeline on the inputs; :func:`run_mediapipe` runs MediaPipe in a
-reference Python through :mod:`vitruvian.eval.mediapipe_worker`. Both return
+reference Python through :mod:`vitruvian.reference`. Both return
 :class:`RunResult` objects that :func:`vitruvian.eval.metrics.evaluate_run` scores.
 """
 
 from __future__ import annotations
 
-import collections
 import copy
 import hashlib
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +45,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vitruvian import crops
+from vitruvian import crops, reference
 from vitruvian.eval import EvalError
 
 __all__ = [
@@ -139,8 +135,7 @@ PERSON_CATEGORY_ID = 1
 VITRUVIAN = "vitruvian"
 MEDIAPIPE = "mediapipe"
 #: Environment variable naming the reference Python (one with ``mediapipe`` installed).
-REFERENCE_ENV_VAR = "VITRUVIAN_REFERENCE_PYTHON"
-_WORKER_PY = Path(__file__).resolve().parent / "mediapipe_worker.py"
+REFERENCE_ENV_VAR = reference.REFERENCE_ENV_VAR
 
 
 @dataclass(frozen=True)
@@ -585,16 +580,7 @@ def resolve_reference_python(candidate: str | None) -> str:
     Raises:
         EvalError: none given, or not found / not executable.
     """
-    candidate = candidate or os.environ.get(REFERENCE_ENV_VAR)
-    if not candidate:
-        raise EvalError(
-            "--compare mediapipe needs a Python with mediapipe installed (mediapipe==0.10.14): "
-            f"pass --reference-python PATH/TO/python or set {REFERENCE_ENV_VAR}"
-        )
-    resolved = shutil.which(candidate)
-    if resolved is None:
-        raise EvalError(f"reference Python {candidate!r} not found or not executable")
-    return resolved
+    return reference.resolve_reference_python(candidate, error=EvalError)
 
 
 def run_mediapipe(
@@ -610,7 +596,7 @@ def run_mediapipe(
 ) -> list[RunResult]:
     """Run MediaPipe's ``Pose(static_image_mode=True)`` on the items in a reference Python.
 
-    The worker (:mod:`vitruvian.eval.mediapipe_worker`) builds the same inputs with
+    The worker (:func:`vitruvian.reference.worker.eval_job`) builds the same inputs with
     ``crops.py`` loaded by file path; its landmarks are mapped to COCO keypoints here, by the
     same :func:`to_coco_keypoints` as ours. MediaPipe has no ROI input, so there is no
     ``roi_from_box`` run.
@@ -631,7 +617,6 @@ def run_mediapipe(
     python = resolve_reference_python(reference_python)
     spec = {
         "images_dir": str(Path(images_dir).resolve()),
-        "crops_py": str(Path(crops.__file__).resolve()),
         "margin": margin,
         "complexities": [int(c) for c in complexities],
         "min_presence": min_presence,
@@ -644,40 +629,7 @@ def run_mediapipe(
             for item in items
         ],
     }
-    env = dict(os.environ, GLOG_minloglevel="2", TF_CPP_MIN_LOG_LEVEL="2")
-    with tempfile.TemporaryDirectory(prefix="vitruvian-eval-") as tmp:
-        spec_path = Path(tmp) / "spec.json"
-        result_path = Path(tmp) / "result.json"
-        spec_path.write_text(json.dumps(spec), encoding="utf-8")
-        tail: collections.deque[str] = collections.deque(maxlen=20)
-        try:
-            process = subprocess.Popen(
-                [python, str(_WORKER_PY), str(spec_path), str(result_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                env=env,
-            )
-        except OSError as exc:
-            raise EvalError(f"cannot run the reference Python {python!r}: {exc}") from exc
-        assert process.stderr is not None
-        with process:
-            for line in process.stderr:
-                parts = line.split()
-                if len(parts) == 3 and parts[0] == "progress" and on_progress is not None:
-                    on_progress(int(parts[1]), int(parts[2]))
-                elif line.strip():
-                    tail.append(line.rstrip())
-        if process.returncode != 0:
-            last = next((line for line in reversed(tail) if "Error" in line), None)
-            last = last or (tail[-1] if tail else "no error output")
-            raise EvalError(
-                f"the MediaPipe worker failed in {python} (exit status {process.returncode}): "
-                f"{last.strip()}"
-            )
-        worker = json.loads(result_path.read_text(encoding="utf-8"))
+    worker = reference.run_job(python, "eval", spec, error=EvalError, on_progress=on_progress)
 
     version = str(worker["versions"]["mediapipe"])
     runs = []
