@@ -246,7 +246,7 @@ def test_bench_usage_error_and_help() -> None:
     assert "--repeats must be >= 1" in result.output + (result.stderr or "")
     result = runner.invoke(cli, ["bench", "--help"])
     assert result.exit_code == 0
-    assert "{static,video,extract,soak,models,batch,all}" in result.output
+    assert "[static|video|extract|soak|models|batch|all]" in result.output  # click's style
     assert "--backend" in result.output and "--batch-sizes" in result.output
     for bad, message in (
         (["--backend", "tpu"], "unknown backend 'tpu'"),
@@ -269,7 +269,7 @@ def test_scripts_bench_wrapper_still_works() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "--mode {static,video,extract,soak,models,batch,all}" in proc.stdout
+    assert "--mode [static|video|extract|soak|models|batch|all]" in proc.stdout
 
 
 def test_bench_option_parsers() -> None:

@@ -22,7 +22,7 @@ Without ``--backend`` only the default backend is timed, with the plain labels a
   - ``mediapipe.solutions.pose.Pose(static_image_mode=True, model_complexity=c)``, when a
     reference Python with ``mediapipe`` is given (``--reference-python PATH`` or the
     ``VITRUVIAN_REFERENCE_PYTHON`` environment variable). It runs in a long-lived subprocess
-    (:mod:`vitruvian.benchmark.mediapipe_worker`, run by file path) that decodes the same
+    (:mod:`vitruvian.reference.worker`, run by file path) that decodes the same
     files the same way.
 
   Protocol: each implementation gets one untimed warm-up pass over all images, then
@@ -97,6 +97,6 @@ Usage::
 
 from __future__ import annotations
 
-from vitruvian.benchmark.main import build_parser, main, parse_args, run_benchmark
+from vitruvian.benchmark.main import bench_command, main, parse_args, run_benchmark
 
-__all__ = ["build_parser", "main", "parse_args", "run_benchmark"]
+__all__ = ["bench_command", "main", "parse_args", "run_benchmark"]

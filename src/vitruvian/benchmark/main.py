@@ -6,19 +6,20 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import os
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import click
+
+from vitruvian._click import MultiValueCommand
 from vitruvian.benchmark.common import (
     DATA_DIR_ENV,
     DEFAULT_DATA_DIR,
     DEFAULT_VIDEO,
     MEDIAPIPE,
-    REFERENCE_ENV_VAR,
     BenchError,
     MediaPipeWorker,
     load_average,
@@ -27,6 +28,7 @@ from vitruvian.benchmark.common import (
 )
 from vitruvian.benchmark.latency import QUICK_FRAMES, QUICK_IMAGES, VIDEO_SEGMENTATION
 from vitruvian.models.backends import BACKENDS
+from vitruvian.reference import REFERENCE_ENV_VAR
 
 PROG = "vitruvian bench"
 COMPLEXITIES = (0, 1, 2)
@@ -129,162 +131,188 @@ def check_gpu_backend(backend: str) -> None:
         )
 
 
-def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
-    """The argument parser of ``vitruvian bench``."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Latency, extraction throughput and memory of vitruvian, side by side with "
-        "MediaPipe Pose 0.10.14 when a reference Python is given.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument(
-        "--reference-python",
-        default=os.environ.get(REFERENCE_ENV_VAR) or None,
-        help=f"Python with mediapipe installed (default: ${REFERENCE_ENV_VAR}); "
-        "without it the MediaPipe columns are skipped",
-    )
-    parser.add_argument(
-        "--mode",
-        choices=MODES,
-        default="all",
-        help="static: static-image latency and cold start; video: video-mode latency; "
-        "extract: offline extraction throughput from the video file; soak: memory over "
-        "20,000+ frames (ours only); models: model-only latency per backend (ours only); "
-        "batch: PosePipeline.process_batch throughput against batch size (ours only); all: "
-        "static, video and extract",
-    )
-    parser.add_argument(
-        "--backend",
-        default=None,
-        metavar="NAME[,NAME...]",
-        help="inference backends to time side by side, comma-separated, from "
-        f"{', '.join(BACKENDS)} (static, video, models and batch modes; e.g. "
-        "litert,onnxruntime-cpu); default: the default backend only, with the plain labels",
-    )
-    parser.add_argument(
-        "--batch-sizes",
-        default=DEFAULT_BATCH_SIZES,
-        metavar="N[,N...]",
-        help="batch mode: the process_batch sizes to time, comma-separated",
-    )
-    parser.add_argument(
-        "--complexity",
-        type=int,
-        nargs="+",
-        choices=COMPLEXITIES,
-        default=None,
-        help="model complexities to benchmark (default: 0 1 2; 1 in soak and batch modes; "
-        "in models mode, whose landmark models besides the detector)",
-    )
-    parser.add_argument(
-        "--repeats",
-        type=int,
-        default=DEFAULT_REPEATS,
-        help="timed passes over the images (and over the video's frames)",
-    )
-    parser.add_argument(
-        "--cold-runs",
-        type=int,
-        default=None,
-        help=f"cold-start launches per implementation (default {DEFAULT_COLD_RUNS}, "
-        "1 with --quick; 0 skips)",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"{QUICK_IMAGES} images, {QUICK_FRAMES} video frames, short extraction clips, "
-        "a 300-frame soak, 1 timed pass, 1 cold start (smoke test)",
-    )
-    parser.add_argument(
-        "--pipeline-threads",
-        type=int,
-        default=None,
-        help="also time PosePipeline(c, num_threads=N) (e.g. 1, to match MediaPipe's "
-        "single-threaded CPU inference)",
-    )
-    parser.add_argument(
-        "--video",
-        type=Path,
-        default=None,
-        help=f"video for the video, extract and soak modes "
-        f"(default: DATA_DIR/{DEFAULT_VIDEO.as_posix()})",
-    )
-    parser.add_argument(
-        "--video-segmentation",
-        choices=tuple(VIDEO_SEGMENTATION),
-        default="both",
-        help="video mode: time Pose with enable_segmentation off, on, or both",
-    )
-    parser.add_argument(
-        "--extract-frames",
-        type=int,
-        default=None,
-        help="extract mode: length of the looped clip in frames (default 650, 24 with "
-        "--quick; 0 skips it)",
-    )
-    parser.add_argument(
-        "--soak-frames",
-        type=int,
-        default=None,
-        help="soak mode: video-mode frames (default 20000, 300 with --quick)",
-    )
-    parser.add_argument(
-        "--soak-images",
-        type=int,
-        default=None,
-        help="soak mode: static-mode calls (default 3000, 60 with --quick; 0 skips)",
-    )
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="also print cProfile's top 20 functions (own time) of ours in video mode at "
-        "complexity 1",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=DEFAULT_DATA_DIR,
-        help="the benchmark data: photos in mmpose/ and coco/images/, video/pose_squats.mp4 "
-        f"[default: ${DATA_DIR_ENV}, else shared/data beside the checkout or in or above the "
-        f"working directory: {DEFAULT_DATA_DIR or 'not found'}]",
-    )
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    return parser
+_HELP = (
+    "Latency, extraction throughput and memory of vitruvian, side by side with MediaPipe Pose "
+    "0.10.14 when a reference Python is given."
+)
 
 
-def parse_args(argv: Sequence[str] | None, prog: str = PROG) -> argparse.Namespace:
-    """Command-line options, checked and completed with the mode-dependent defaults."""
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
+@click.command(
+    "bench",
+    cls=MultiValueCommand,
+    multi_value_options=("--model-complexity", "--complexity"),
+    help=_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--reference-python",
+    envvar=REFERENCE_ENV_VAR,
+    default=None,
+    help=f"Python with mediapipe installed (default: ${REFERENCE_ENV_VAR}); without it the "
+    "MediaPipe columns are skipped.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="all",
+    show_default=True,
+    help="static: static-image latency and cold start; video: video-mode latency; extract: "
+    "offline extraction throughput from the video file; soak: memory over 20,000+ frames (ours "
+    "only); models: model-only latency per backend (ours only); batch: "
+    "PosePipeline.process_batch throughput against batch size (ours only); all: static, video "
+    "and extract.",
+)
+@click.option(
+    "--backend",
+    default=None,
+    metavar="NAME[,NAME...]",
+    help="Inference backends to time side by side, comma-separated, from "
+    f"{', '.join(BACKENDS)} (static, video, models and batch modes; e.g. "
+    "litert,onnxruntime-cpu). [default: the default backend only, with the plain labels]",
+)
+@click.option(
+    "--batch-sizes",
+    default=DEFAULT_BATCH_SIZES,
+    show_default=True,
+    metavar="N[,N...]",
+    help="Batch mode: the process_batch sizes to time, comma-separated.",
+)
+@click.option(
+    "--model-complexity",
+    "--complexity",
+    "complexity",
+    type=click.IntRange(0, 2),
+    multiple=True,
+    help="Model complexities to benchmark, several in a row (--model-complexity 0 1 2). "
+    "[default: 0 1 2; 1 in soak and batch modes; in models mode, whose landmark models besides "
+    "the detector]",
+)
+@click.option(
+    "--repeats",
+    type=int,
+    default=DEFAULT_REPEATS,
+    show_default=True,
+    help="Timed passes over the images (and over the video's frames).",
+)
+@click.option(
+    "--cold-runs",
+    type=int,
+    default=None,
+    help=f"Cold-start launches per implementation (0 skips). [default: {DEFAULT_COLD_RUNS}, "
+    "1 with --quick]",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help=f"{QUICK_IMAGES} images, {QUICK_FRAMES} video frames, short extraction clips, a "
+    "300-frame soak, 1 timed pass, 1 cold start (smoke test).",
+)
+@click.option(
+    "--pipeline-threads",
+    type=int,
+    default=None,
+    help="Also time PosePipeline(c, num_threads=N) (e.g. 1, to match MediaPipe's "
+    "single-threaded CPU inference).",
+)
+@click.option(
+    "--video",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"Video for the video, extract and soak modes. [default: "
+    f"DATA_DIR/{DEFAULT_VIDEO.as_posix()}]",
+)
+@click.option(
+    "--video-segmentation",
+    type=click.Choice(tuple(VIDEO_SEGMENTATION)),
+    default="both",
+    show_default=True,
+    help="Video mode: time Pose with enable_segmentation off, on, or both.",
+)
+@click.option(
+    "--extract-frames",
+    type=int,
+    default=None,
+    help="Extract mode: length of the looped clip in frames (0 skips it). [default: 650, 24 "
+    "with --quick]",
+)
+@click.option(
+    "--soak-frames",
+    type=int,
+    default=None,
+    help="Soak mode: video-mode frames. [default: 20000, 300 with --quick]",
+)
+@click.option(
+    "--soak-images",
+    type=int,
+    default=None,
+    help="Soak mode: static-mode calls (0 skips). [default: 3000, 60 with --quick]",
+)
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Also print cProfile's top 20 functions (own time) of ours in video mode at complexity 1.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The benchmark data: photos in mmpose/ and coco/images/, video/pose_squats.mp4. "
+    f"[default: ${DATA_DIR_ENV}, else shared/data beside the checkout or in or above the "
+    "working directory]",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the results here.",
+)
+@click.pass_context
+def bench_command(ctx: click.Context, **params: Any) -> None:
+    """``vitruvian bench``: exit status 0 on success, 2 on a usage error or when the benchmark
+    cannot run (missing data, a reference Python without mediapipe)."""
+    args = _checked(ctx, params)
+    prog = ctx.command_path or PROG
+    ctx.exit(_run(args, prog, list(ctx.meta.get("vitruvian.args", []))))
+
+
+def _checked(ctx: click.Context, params: dict[str, Any]) -> argparse.Namespace:
+    """The options as a namespace, checked and completed with the mode-dependent defaults
+    (``ctx.fail``: a usage error, exit status 2)."""
+    args = argparse.Namespace(**params)
+    args.json = args.__dict__.pop("json_path")
+    args.complexity = list(args.complexity) or None
     if args.quick:
         args.repeats = 1
     if args.cold_runs is None:
         args.cold_runs = 1 if args.quick else DEFAULT_COLD_RUNS
     if args.repeats < 1:
-        parser.error("--repeats must be >= 1")
+        ctx.fail("--repeats must be >= 1")
     if args.pipeline_threads is not None and args.pipeline_threads < 1:
-        parser.error("--pipeline-threads must be >= 1")
+        ctx.fail("--pipeline-threads must be >= 1")
     if args.cold_runs < 0:
-        parser.error("--cold-runs must be >= 0")
+        ctx.fail("--cold-runs must be >= 0")
     for option in ("extract_frames", "soak_frames", "soak_images"):
         value = getattr(args, option)
         if value is not None and value < 0:
-            parser.error(f"--{option.replace('_', '-')} must be >= 0")
+            ctx.fail(f"--{option.replace('_', '-')} must be >= 0")
     try:
         args.backend = None if args.backend is None else parse_backends(args.backend)
         args.batch_sizes = parse_batch_sizes(args.batch_sizes)
     except ValueError as exc:
-        parser.error(str(exc))
+        ctx.fail(str(exc))
+    if args.data_dir is None:
+        args.data_dir = DEFAULT_DATA_DIR
     if args.data_dir is None:
         if args.mode != "models":  # the only mode that needs no photos and no clip
-            parser.error(
+            ctx.fail(
                 f"cannot find the benchmark data (photos in mmpose/ and coco/images/, "
                 f"{DEFAULT_VIDEO}): pass --data-dir DIR or set {DATA_DIR_ENV}=DIR; in a source "
                 f"checkout `make bench` finds ../shared/data"
             )
         args.data_dir = Path.cwd()
     elif not args.data_dir.is_dir():
-        parser.error(f"--data-dir {args.data_dir}: no such folder")
+        ctx.fail(f"--data-dir {args.data_dir}: no such folder")
     if args.video is None:
         args.video = args.data_dir / DEFAULT_VIDEO
     if args.complexity is None:
@@ -292,6 +320,19 @@ def parse_args(argv: Sequence[str] | None, prog: str = PROG) -> argparse.Namespa
         args.complexity = list(defaults.get(args.mode, COMPLEXITIES))
     args.complexity = list(dict.fromkeys(args.complexity))
     return args
+
+
+def parse_args(argv: Sequence[str] | None, prog: str = PROG) -> argparse.Namespace:
+    """The options of ``argv``, checked and completed (as ``vitruvian bench`` parses them);
+    a usage error is printed and exits with status 2."""
+    try:
+        with bench_command.make_context(prog, list(argv or [])) as ctx:
+            return _checked(ctx, dict(ctx.params))
+    except click.exceptions.Exit as done:  # --help
+        raise SystemExit(done.exit_code) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
 
 
 def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[str, Any]:
@@ -394,10 +435,14 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         argv: the options (``None``: ``sys.argv[1:]``).
         prog: the program name shown in usage and error messages.
     """
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    return _run(parse_args(arguments, prog), prog, arguments)
+
+
+def _run(args: argparse.Namespace, prog: str, arguments: Sequence[str]) -> int:
+    """Run the checked options ``args``; print the report (and write ``--json``)."""
     from vitruvian.benchmark.report import render_markdown
 
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(arguments, prog)
     try:
         report = run_benchmark(args, shlex.join([*prog.split(), *arguments]))
     except BenchError as exc:

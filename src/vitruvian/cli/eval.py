@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from vitruvian._click import MultiValueCommand, spread_multi_values
 from vitruvian.cli.app import _UsageLineError, cli, progress_option
 
 _EVAL_COCO_EPILOG = """\b
@@ -36,41 +37,8 @@ process() time. Needs the eval extra: pip install vitruvian[eval].
 _MULTI_VALUE_OPTIONS = ("--model-complexity", "--complexity")
 
 
-def _spread_multi_values(args: Sequence[str], names: Sequence[str]) -> list[str]:
-    """Rewrite ``--opt a b c`` as ``--opt a --opt b --opt c`` for the options in ``names``.
-
-    Values are the arguments that follow the option up to the next one starting with ``-``
-    (or ``--``); ``--opt=a`` is left as it is.
-    """
-    out: list[str] = []
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        index += 1
-        if arg == "--":
-            out += [arg, *args[index:]]
-            break
-        if arg not in names:
-            out.append(arg)
-            continue
-        values = []
-        while index < len(args) and not args[index].startswith("-"):
-            values.append(args[index])
-            index += 1
-        if not values:
-            out.append(arg)  # let click report the missing value
-        for value in values:
-            out += [arg, value]
-    return out
-
-
-class _EvalCommand(click.Command):
-    """A command whose multi-value options accept ``--complexity 0 1 2``; it also keeps the
-    arguments as typed (``ctx.meta["vitruvian.eval.args"]``) for the report's command line."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta["vitruvian.eval.args"] = list(args)
-        return super().parse_args(ctx, _spread_multi_values(args, _MULTI_VALUE_OPTIONS))
+#: Kept under its old name (tests and scripts import it from ``vitruvian.cli``).
+_spread_multi_values = spread_multi_values
 
 
 @cli.group("eval")
@@ -78,7 +46,12 @@ def eval_group() -> None:
     """Measure accuracy on annotated data sets (COCO keypoints), optionally against MediaPipe."""
 
 
-@eval_group.command("coco", cls=_EvalCommand, epilog=_EVAL_COCO_EPILOG)
+@eval_group.command(
+    "coco",
+    cls=MultiValueCommand,
+    multi_value_options=_MULTI_VALUE_OPTIONS,
+    epilog=_EVAL_COCO_EPILOG,
+)
 @click.option(
     "--annotations",
     required=True,
@@ -185,7 +158,7 @@ def eval_coco(
             "--roi-from-box cannot be compared with MediaPipe, whose Pose takes no ROI; "
             "run MediaPipe without --roi-from-box"
         )
-    args = ctx.meta.get("vitruvian.eval.args", [])
+    args = ctx.meta.get("vitruvian.args", [])
     command = shlex.join(["vitruvian", "eval", "coco", *args])
     try:
         _eval_coco_command(
