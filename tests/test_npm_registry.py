@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from vitruvian.models import CACHE_ENV, MODEL_NAMES, ModelError, assets, fetch_models, model_status
+from vitruvian.models.assets import fetch as assets_fetch
 from vitruvian.models.npm_registry import (
     NpmSettings,
     RegistryError,
@@ -339,7 +340,7 @@ class socket_closed_port:  # noqa: N801 (used as a context manager)
     ],
 )
 def test_client_failures_get_a_short_cause(output: str, cause: str) -> None:
-    found = assets._cause(output)
+    found = assets_fetch._cause(output)
     assert found is not None and cause in found
     assert len(found) < 120
 
@@ -348,7 +349,7 @@ def test_failed_client_message_is_short(tmp_path: Path) -> None:
     noisy = "x" * 5000 + " Temporary failure in name resolution " + "y" * 5000
     script = f"import sys; sys.stderr.write({noisy!r}); sys.exit(1)"
     with pytest.raises(ModelError) as info:
-        assets._run_client(
+        assets_fetch._run_client(
             [sys.executable, "-c", script], cwd=tmp_path, what="`fake client`", manual="do X"
         )
     text = str(info.value)
@@ -359,8 +360,8 @@ def test_failed_client_message_is_short(tmp_path: Path) -> None:
 def test_slow_client_says_what_it_waits_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(assets, "_HEARTBEAT_S", 0.2)
-    assets._run_client(
+    monkeypatch.setattr(assets_fetch, "_HEARTBEAT_S", 0.2)
+    assets_fetch._run_client(
         [sys.executable, "-c", "import time; time.sleep(1.0)"],
         cwd=tmp_path,
         what="`slow client`",
