@@ -30,7 +30,7 @@ folder, that another run is writing, or for which a killed run left rows); 128 +
 stopped by signal N (130 Ctrl+C, 143 SIGTERM, 129 SIGHUP; the rows so far are written).
 """
 
-from vitruvian.cli import bench, demo, eval, models, run, web  # noqa: F401  (registers the commands)
+from vitruvian.cli import bench, demo, eval, models, reps, run, web  # noqa: F401  (registers the commands)
 from vitruvian.cli.app import cli, main
 from vitruvian.cli.eval import _spread_multi_values
 
