@@ -1,4 +1,4 @@
-"""The ``vitruvian`` command line: model management and a one-image demo.
+"""The ``vitruvian`` command line (one module per command in this package).
 
 Commands::
 
@@ -12,6 +12,9 @@ Commands::
     vitruvian recover OUT...         # a killed run's finished rows back into OUT
     vitruvian bench [--mode ...]     # latency, throughput, cold start, memory; MediaPipe beside
     vitruvian web [--dir DIR] [--port N] [--no-serve] # the browser package and models, served
+    vitruvian reps VIDEO|CAMERA [--exercise squats|pushups | --samples CSV --class NAME]
+    vitruvian samples build FOLDER --out CSV  # pose samples from FOLDER/<class>/<image>
+    vitruvian samples check CSV      # leave-one-out accuracy per class, outliers
 
 A :class:`~vitruvian.models.ModelError` is reported as one ``Error: ...`` line on stderr with
 exit code 1; ``vitruvian --debug ...`` shows the traceback instead. Ctrl+C in any command
@@ -30,7 +33,7 @@ folder, that another run is writing, or for which a killed run left rows); 128 +
 stopped by signal N (130 Ctrl+C, 143 SIGTERM, 129 SIGHUP; the rows so far are written).
 """
 
-from vitruvian.cli import bench, demo, eval, models, reps, run, web  # noqa: F401  (registers the commands)
+from vitruvian.cli import bench, demo, eval, models, reps, run, samples, web  # noqa: F401  (registers)
 from vitruvian.cli.app import cli, main
 from vitruvian.cli.eval import _spread_multi_values
 
