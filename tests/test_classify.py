@@ -201,7 +201,7 @@ def test_reps_command(tmp_path: Path) -> None:
         cli, ["reps", str(SQUATS), "--events", str(events), "--out", str(frames)]
     )
     assert result.exit_code == 0, result.output
-    assert "2 squats repetitions in 65 frames" in result.output
+    assert "2 squats repetitions in 65 frames (" in result.output
     rows = [json.loads(line) for line in events.read_text().splitlines()]
     assert [row["index"] for row in rows] == [1, 2]
     assert all(row["range_of_motion_deg"] > 40 for row in rows)
@@ -251,3 +251,24 @@ def test_samples_build_and_check(tmp_path: Path) -> None:
     assert summary.endswith("outliers among 812 samples") and int(summary.split()[0]) <= 6
     result = CliRunner().invoke(cli, ["samples", "check", str(tmp_path / "nope.csv")])
     assert result.exit_code == 1 and "cannot read" in result.output
+
+
+@needs_data
+def test_reps_annotated_video(tmp_path: Path) -> None:
+    """``--annotated`` writes every frame, with the counter drawn in the top-left corner."""
+    import cv2
+
+    out = tmp_path / "reps.mp4"
+    result = CliRunner().invoke(cli, ["reps", str(SQUATS), "--annotated", str(out)])
+    assert result.exit_code == 0, result.output
+    capture = cv2.VideoCapture(str(out))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    assert len(frames) == 65
+    corner = frames[-1][:20, :20].astype(int)
+    assert np.abs(corner - (40, 40, 40)).max() < 30  # the counter's dark box

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from vitruvian.cli.app import _UsageLineError, backend_option, cli
 from vitruvian.cli.options import model_complexity_option
@@ -40,6 +42,28 @@ def _write_table(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> N
     tmp.replace(path)
 
 
+def _with_counter(bgr: np.ndarray, count: int, exercise: str) -> np.ndarray:
+    """The repetition count in a box at the top-left corner of ``bgr`` (drawn in place)."""
+    import cv2
+
+    scale = max(bgr.shape[:2]) / 900
+    text = f"{exercise}: {count}"
+    (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+    pad = int(12 * scale)
+    cv2.rectangle(bgr, (0, 0), (width + 2 * pad, height + base + 2 * pad), (40, 40, 40), -1)
+    cv2.putText(
+        bgr,
+        text,
+        (pad, pad + height),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (80, 255, 160),
+        max(1, round(2 * scale)),
+        cv2.LINE_AA,
+    )
+    return bgr
+
+
 @cli.command("reps")
 @click.argument("source", metavar="VIDEO|CAMERA")
 @click.option(
@@ -67,6 +91,15 @@ def _write_table(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> N
     help="One row per repetition (.csv or .jsonl): start, bottom and end frame and time, "
     "duration, range of motion.",
 )
+@click.option(
+    "--annotated",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An annotated .mp4: the skeleton and a live counter.",
+)
+@click.option(
+    "--show", is_flag=True, help="Show the annotated frames in a window (Esc or q stops)."
+)
+@click.option("-y", "--overwrite", is_flag=True, help="Replace --annotated if it exists.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
 @model_complexity_option
 @backend_option
@@ -77,6 +110,9 @@ def reps(
     class_name: str | None,
     out: Path | None,
     events: Path | None,
+    annotated: Path | None,
+    show: bool,
+    overwrite: bool,
     max_frames: int | None,
     model_complexity: int,
     backend: str | None,
@@ -114,12 +150,27 @@ def reps(
     else:
         counter = classify.AngleCounter(exercise)
 
+    from vitruvian.io import writers
+
+    video_out = (
+        None
+        if annotated is None
+        else writers.AnnotatedVideoWriter(
+            annotated,
+            video.fps,
+            lambda m: click.echo(f"warning: {m}", err=True),
+            overwrite=overwrite,
+        )
+    )
+    window = writers.PreviewWindow("vitruvian reps") if show else None
     rows: list[dict[str, Any]] = []
+    counting_s = 0.0  # time spent classifying and counting (beside the pose model)
     with PoseTracker(model_complexity=model_complexity, backend=backend) as tracker:
         try:
             for frame in video.frames(max_frames):
                 time_s = float(frame.timestamp_s or 0.0)
                 result = tracker.process(frame.rgb, round(time_s * 1e6))
+                started = time.perf_counter()
                 row: dict[str, Any] = {
                     "frame": frame.index,
                     "timestamp_s": time_s,
@@ -143,7 +194,16 @@ def reps(
                     event = counter.update(angle, frame.index, time_s)
                     row["angle_deg"] = angle
                 row["count"] = counter.count
+                counting_s += time.perf_counter() - started
                 rows.append(row)
+                if video_out is not None or window is not None:
+                    bgr = _with_counter(
+                        writers.annotate(frame.rgb[..., ::-1], result), counter.count, exercise
+                    )
+                    if video_out is not None:
+                        video_out.write(bgr)
+                    if window is not None and not window.show(bgr):
+                        break
                 if event is not None:
                     click.echo(
                         f"repetition {event.index}: frames {event.start_frame}-{event.end_frame} "
@@ -156,12 +216,19 @@ def reps(
                     )
         except SourceError as exc:
             click.echo(f"warning: {exc}", err=True)
+        finally:
+            if window is not None:
+                window.close()
+    if video_out is not None:
+        video_out.close()
+        click.echo(f"annotated video: {annotated}")
     if out is not None and rows:
         _write_table(out, rows, list(rows[0]))
     if events is not None:
-        table = [{**{k: getattr(e, k) for k in _EVENT_FIELDS}} for e in counter.events]
+        table = [{k: getattr(e, k) for k in _EVENT_FIELDS} for e in counter.events]
         _write_table(events, table, list(_EVENT_FIELDS))
+    per_frame = 1e3 * counting_s / max(len(rows), 1)
     click.echo(
         f"{counter.count} {exercise if classifier is None else counter.class_name} "
-        f"repetitions in {len(rows)} frames"
+        f"repetitions in {len(rows)} frames ({per_frame:.2f} ms/frame counting)"
     )
