@@ -324,7 +324,10 @@ export class Pose {
     }
     let models: [ModelRunner, ModelRunner];
     try {
-      models = await Promise.all([this.detector, landmarker]);
+      // Both load at once; awaited in order, so that with both files missing the error is
+      // always the detector's (the first the graph needs), whichever request fails first.
+      const detector = await this.detector;
+      models = [detector, await landmarker];
     } catch (error) {
       // A failed load is not cached: the next call tries again (e.g. after fixing the files).
       if (this.detector !== null && (await settled(this.detector)) === "rejected") this.detector = null;
