@@ -13,7 +13,9 @@ Commands::
     vitruvian bench [--mode ...]     # latency, throughput, cold start, memory; MediaPipe beside
     vitruvian web [--dir DIR] [--port N] [--no-serve] # the browser package and models, served
     vitruvian reps VIDEO|CAMERA [--exercise squats|pushups | --samples CSV --class NAME]
-    vitruvian samples build FOLDER --out CSV  # pose samples from FOLDER/<class>/<image>
+                   [--out FRAMES.csv|.jsonl|.parquet] [--events REPS.csv] [--annotated OUT.mp4|DIR]
+                   [--show]          # count repetitions: print them, per-frame and per-rep tables
+    vitruvian samples build FOLDER --out CSV  # k-NN samples from FOLDER/<class>/<photo|video>
     vitruvian samples check CSV      # leave-one-out accuracy per class, outliers
 
 A :class:`~vitruvian.models.ModelError` is reported as one ``Error: ...`` line on stderr with

@@ -1,109 +1,207 @@
-"""``vitruvian reps``: count an exercise's repetitions in a video or from a camera
-(:mod:`vitruvian.classify`), with a k-NN counter on labelled samples or a joint-angle counter."""
+"""``vitruvian reps``: count an exercise's repetitions in a video or from a camera, with the angle
+counter (no samples) or MediaPipe's k-NN counter on labelled samples (:mod:`vitruvian.classify`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
+import math
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from vitruvian.cli.app import _UsageLineError, backend_option, cli
-from vitruvian.cli.options import model_complexity_option
+from vitruvian.cli.options import pose_options
+from vitruvian.options import PoseOptions
 
-_EVENT_FIELDS = (
-    "index",
-    "start_frame",
-    "bottom_frame",
-    "end_frame",
-    "start_s",
-    "bottom_s",
-    "end_s",
-    "duration_s",
-    "range_of_motion_deg",
+_REPS_EPILOG = """\b
+Counters: without --samples, the knee angle (squats) or the elbow angle
+(push-ups, body within 45 degrees of horizontal) of the world landmarks,
+with hysteresis: a repetition starts when the angle leaves the up band
+(squats 155, push-ups 150 degrees), must go below the down threshold
+(110, 100) and is counted when back above the up threshold. With
+--samples (ML Kit's CSV: name, class, 33 x x,y,z in pixels; e.g.
+fitness_pose_samples.csv of ML Kit's sample app), MediaPipe's k-NN
+classifier votes (top 10 samples) for each frame, the votes are smoothed
+(EMA over 10 frames, alpha 0.2) and a repetition of --class is entered
+above 6 votes and counted below 4.
+\b
+--out: one row per frame: source, frame, timestamp_s, pose_present,
+angle_deg (degrees), count, entered, rep (the index of the repetition
+counted on this frame); with --samples also votes_<class> (raw, 0-10)
+and smoothed_<class>. --events (default with --out: <out>.reps.<ext>):
+one row per repetition: track_id, index, start/bottom/end frame and
+seconds, duration_s, range_of_motion_deg. Tables are .csv, .jsonl or
+.parquet (pyarrow), written when the run ends (also after Ctrl+C or q).
+\b
+Exit codes: 0 done; 1 the video could not be read to its end (what was
+read is counted and written) or an output could not be written; 2
+nothing was done (bad arguments, an output that exists without
+--overwrite, a bad samples file); 130 Ctrl+C.
+"""
+
+
+def events_path(out: Path) -> Path:
+    """Where the events go beside ``--out`` when ``--events`` is not given:
+    ``frames.csv`` -> ``frames.reps.csv``."""
+    return out.with_name(f"{out.stem}.reps{out.suffix}")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_table(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """``rows`` as a table at ``path`` by its extension (.csv, .jsonl, .parquet), written
+    beside it under a temporary name and renamed into place (``vitruvian.io.atomic``).
+
+    Raises:
+        OutputError: the file cannot be written (named, with the system's reason).
+    """
+    from vitruvian.io.atomic import (
+        OutputError,
+        commit_file,
+        os_error_text,
+        partial_path,
+        remove_quietly,
+    )
+
+    suffix = path.suffix.lower()
+    target = Path(path).resolve()
+    temporary = partial_path(target, suffix)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.table({c: [_cell(row.get(c)) for row in rows] for c in columns})
+            pq.write_table(table, temporary)
+        else:
+            buffer = io.StringIO()
+            if suffix == ".csv":
+                writer = csv.writer(buffer, lineterminator="\n")
+                writer.writerow(columns)
+                for row in rows:
+                    writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+            else:
+                for row in rows:
+                    buffer.write(json.dumps({c: _cell(row.get(c)) for c in columns}) + "\n")
+            temporary.write_text(buffer.getvalue(), encoding="utf-8")
+        commit_file(temporary, target, shown=path)
+    except OSError as exc:
+        remove_quietly(temporary)
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(f"cannot write {path}: {os_error_text(exc)}") from exc
+
+
+#: The ``--out`` columns before the per-class votes.
+FRAME_COLUMNS = (
+    "source",
+    "frame",
+    "timestamp_s",
+    "pose_present",
+    "angle_deg",
+    "count",
+    "entered",
+    "rep",
 )
 
 
-def _write_table(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None:
-    """``rows`` as CSV (``.csv``) or JSON Lines (``.jsonl``), written whole then renamed."""
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "w", encoding="utf-8", newline="") as out:
-        if path.suffix == ".csv":
-            writer = csv.DictWriter(out, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        else:
-            for row in rows:
-                out.write(json.dumps(row) + "\n")
-    tmp.replace(path)
+def frame_columns(classes: Sequence[str]) -> list[str]:
+    """The ``--out`` columns: :data:`FRAME_COLUMNS`, then ``votes_<class>`` and
+    ``smoothed_<class>`` for each class of the k-NN counter."""
+    return [*FRAME_COLUMNS, *(f"votes_{c}" for c in classes), *(f"smoothed_{c}" for c in classes)]
 
 
-def _with_counter(bgr: np.ndarray, count: int, exercise: str) -> np.ndarray:
-    """The repetition count in a box at the top-left corner of ``bgr`` (drawn in place)."""
-    import cv2
+def _frame_row(source: str, state: Any, classes: Sequence[str]) -> dict[str, Any]:
+    """One ``--out`` row from a :class:`~vitruvian.classify.FrameState`."""
+    row: dict[str, Any] = {
+        "source": source,
+        "frame": state.frame,
+        "timestamp_s": state.time_s,
+        "pose_present": state.pose_present,
+        "angle_deg": state.angle_deg,
+        "count": state.count,
+        "entered": state.entered,
+        "rep": None if state.repetition is None else state.repetition.index,
+    }
+    for name in classes:
+        row[f"votes_{name}"] = state.votes.get(name) if state.pose_present else None
+    for name in classes:
+        row[f"smoothed_{name}"] = state.smoothed.get(name)
+    return row
 
-    scale = max(bgr.shape[:2]) / 900
-    text = f"{exercise}: {count}"
-    (width, height), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
-    pad = int(12 * scale)
-    cv2.rectangle(bgr, (0, 0), (width + 2 * pad, height + base + 2 * pad), (40, 40, 40), -1)
-    cv2.putText(
-        bgr,
-        text,
-        (pad, pad + height),
-        cv2.FONT_HERSHEY_SIMPLEX,
-        scale,
-        (80, 255, 160),
-        max(1, round(2 * scale)),
-        cv2.LINE_AA,
+
+def _describe(event: Any) -> str:
+    motion = event.range_of_motion_deg
+    return (
+        f"repetition {event.index}: frames {event.start_frame}-{event.end_frame} "
+        f"(bottom {event.bottom_frame}), {event.start_s:.2f}-{event.end_s:.2f} s, "
+        f"{event.duration_s:.2f} s"
+        + ("" if motion is None else f", range of motion {motion:.0f} deg")
     )
-    return bgr
 
 
-@cli.command("reps")
+@cli.command("reps", epilog=_REPS_EPILOG)
 @click.argument("source", metavar="VIDEO|CAMERA")
 @click.option(
     "--exercise",
     type=click.Choice(["squats", "pushups"]),
     default="squats",
     show_default=True,
-    help="What to count. Without --samples: from the knee (squats) or elbow (push-ups, body "
-    "horizontal) angle; with --samples: the class <exercise>_down.",
+    help="The exercise: the joint angle watched (and counted without --samples); with "
+    "--samples, --class defaults to <exercise>_down.",
 )
 @click.option(
     "--samples",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Labelled poses (ML Kit's CSV: name, class, 33 x x,y,z in pixels) for the k-NN counter.",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Count with MediaPipe's k-NN classifier on these labelled poses (ML Kit's CSV, "
+    "e.g. from `vitruvian samples build`).",
 )
-@click.option("--class", "class_name", help="The samples' class to count [default: EXERCISE_down].")
+@click.option(
+    "--class",
+    "class_name",
+    help="With --samples: the class whose repetitions to count. [default: <exercise>_down]",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Per-frame table (.csv or .jsonl): frame, time, pose found, angle or votes, count.",
+    help="Per-frame table (.csv, .jsonl or .parquet): angle, votes, count; see below.",
 )
 @click.option(
     "--events",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="One row per repetition (.csv or .jsonl): start, bottom and end frame and time, "
-    "duration, range of motion.",
+    help="Repetition table (.csv, .jsonl or .parquet). [default with --out: <out>.reps.<ext>]",
 )
 @click.option(
     "--annotated",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="An annotated .mp4: the skeleton and a live counter.",
+    type=click.Path(path_type=Path),
+    help="Annotated output with the skeleton and a live counter: an .mp4 file or a folder "
+    "(one PNG per frame).",
 )
 @click.option(
     "--show", is_flag=True, help="Show the annotated frames in a window (Esc or q stops)."
 )
-@click.option("-y", "--overwrite", is_flag=True, help="Replace --annotated if it exists.")
+@click.option(
+    "--overwrite", "-y", is_flag=True, help="Replace outputs that exist (else exit code 2)."
+)
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
-@model_complexity_option
+@pose_options
 @backend_option
+@click.pass_context
 def reps(
+    ctx: click.Context,
     source: str,
     exercise: str,
     samples: Path | None,
@@ -114,121 +212,182 @@ def reps(
     show: bool,
     overwrite: bool,
     max_frames: int | None,
-    model_complexity: int,
+    pose: PoseOptions,
+    static_image_mode: bool | None,
     backend: str | None,
 ) -> None:
-    """Count repetitions of an exercise in VIDEO (a file) or from CAMERA (an index), in video
-    mode; print the count and each repetition."""
+    """Count the repetitions of an exercise in VIDEO (a file) or from CAMERA (an index such as
+    0): print each repetition as it is counted, then the count."""
     from vitruvian import classify
-    from vitruvian.io.sources import SourceError, resolve_sources
-    from vitruvian.tracking import PoseTracker
+    from vitruvian.io import sources as io_sources
+    from vitruvian.io import writers
 
-    for path in (out, events):
-        if path is not None and path.suffix not in (".csv", ".jsonl"):
-            raise _UsageLineError(f"{path}: use a .csv or .jsonl file")
+    debug = bool(ctx.find_root().params.get("debug"))
+    if class_name is not None and samples is None:
+        raise _UsageLineError("--class needs --samples (the angle counter has no classes)")
+    if events is None and out is not None:
+        events = events_path(out)
+    if out is not None and events is not None and out.resolve() == events.resolve():
+        raise _UsageLineError(f"--out and --events are the same file: {out}")
+    tables = [path for path in (out, events) if path is not None]
     try:
-        [video] = resolve_sources([source])
-    except ValueError:
-        raise _UsageLineError(f"{source}: one video file or camera index") from None
-    except SourceError as exc:
+        for path in tables:
+            writers.check_row_writer_available(path)
+        annotated_kind = writers.check_annotated_path(annotated) if annotated else None
+        [video] = _one_stream(source)
+    except (writers.OutputError, io_sources.SourceSpecError) as exc:
         raise _UsageLineError(str(exc)) from exc
-    if not video.is_stream:
-        raise _UsageLineError(f"{source} is an image: reps needs a video or a camera")
+    for path in tables:
+        if path.exists() and not overwrite:
+            raise _UsageLineError(f"{path} already exists: pass --overwrite to replace it")
+    if annotated_kind == "video" and annotated is not None and annotated.exists() and not overwrite:
+        raise _UsageLineError(f"{annotated} already exists: pass --overwrite to replace it")
+
     classifier = None
-    counter: Any
     if samples is not None:
         try:
             classifier = classify.PoseClassifier(classify.load_samples(samples))
         except classify.SampleError as exc:
-            raise click.ClickException(str(exc)) from exc
-        target = class_name or f"{exercise}_down"
-        if target not in classifier.classes:
-            known = ", ".join(classifier.classes)
-            raise _UsageLineError(f"--class {target}: not among the samples' classes ({known})")
-        smoothing = classify.EMASmoothing()
-        counter = classify.RepetitionCounter(target)
-    else:
-        counter = classify.AngleCounter(exercise)
+            raise _UsageLineError(str(exc)) from exc
+    try:
+        counter = classify.ExerciseCounter(exercise, classifier=classifier, class_name=class_name)
+    except ValueError as exc:
+        raise _UsageLineError(f"--class: {exc}") from exc
 
-    from vitruvian.io import writers
-
-    video_out = (
-        None
-        if annotated is None
-        else writers.AnnotatedVideoWriter(
-            annotated,
-            video.fps,
-            lambda m: click.echo(f"warning: {m}", err=True),
-            overwrite=overwrite,
-        )
-    )
-    window = writers.PreviewWindow("vitruvian reps") if show else None
-    rows: list[dict[str, Any]] = []
-    counting_s = 0.0  # time spent classifying and counting (beside the pose model)
-    with PoseTracker(model_complexity=model_complexity, backend=backend) as tracker:
+    warn = lambda message: click.echo(f"Warning: {message}", err=True)  # noqa: E731
+    window = None
+    if show:
+        problem = writers.display_problem()
+        if problem is None:
+            window = writers.PreviewWindow("vitruvian reps", warn=warn)
+        else:
+            warn(f"--show: {problem}; continuing without a window")
+    sink = None
+    if annotated is not None:
         try:
-            for frame in video.frames(max_frames):
-                time_s = float(frame.timestamp_s or 0.0)
-                result = tracker.process(frame.rgb, round(time_s * 1e6))
-                started = time.perf_counter()
-                row: dict[str, Any] = {
-                    "frame": frame.index,
-                    "timestamp_s": time_s,
-                    "pose_present": result is not None,
-                }
-                if classifier is not None:
-                    votes = {name: 0.0 for name in classifier.classes}
-                    if result is not None:
-                        height, width = frame.rgb.shape[:2]
-                        pixels = classify.to_pixels(result.landmarks, width, height)
-                        votes = dict(classifier.classify(pixels))
-                    smoothed = smoothing(votes)
-                    event = counter.update(smoothed, frame.index, time_s)
-                    row.update({f"votes_{k}": v for k, v in smoothed.items()})
-                else:
-                    angle = (
-                        None
-                        if result is None
-                        else classify.exercise_angle(result.world_landmarks, exercise)
-                    )
-                    event = counter.update(angle, frame.index, time_s)
-                    row["angle_deg"] = angle
-                row["count"] = counter.count
-                counting_s += time.perf_counter() - started
-                rows.append(row)
-                if video_out is not None or window is not None:
-                    bgr = _with_counter(
-                        writers.annotate(frame.rgb[..., ::-1], result), counter.count, exercise
-                    )
-                    if video_out is not None:
-                        video_out.write(bgr)
-                    if window is not None and not window.show(bgr):
-                        break
-                if event is not None:
-                    click.echo(
-                        f"repetition {event.index}: frames {event.start_frame}-{event.end_frame} "
-                        f"(deepest {event.bottom_frame}), {event.duration_s:.2f} s"
-                        + (
-                            f", range {event.range_of_motion_deg:.0f} deg"
-                            if event.range_of_motion_deg is not None
-                            else ""
-                        )
-                    )
-        except SourceError as exc:
-            click.echo(f"warning: {exc}", err=True)
-        finally:
-            if window is not None:
-                window.close()
-    if video_out is not None:
-        video_out.close()
-        click.echo(f"annotated video: {annotated}")
-    if out is not None and rows:
-        _write_table(out, rows, list(rows[0]))
-    if events is not None:
-        table = [{k: getattr(e, k) for k in _EVENT_FIELDS} for e in counter.events]
-        _write_table(events, table, list(_EVENT_FIELDS))
-    per_frame = 1e3 * counting_s / max(len(rows), 1)
+            sink = writers.open_annotated_writer(annotated, video.fps, warn, overwrite=overwrite)
+        except writers.OutputError as exc:
+            raise _UsageLineError(str(exc)) from exc
+
+    quiet_logs = contextlib.nullcontext() if debug else io_sources.quiet_opencv_logs()
+    with quiet_logs:
+        rows, pose_s, count_s, stopped, failure = _count(
+            video, counter, pose, max_frames, backend, sink, window
+        )
+    classes = [] if classifier is None else classifier.classes
+    code = 0
+    if failure is not None:
+        click.echo(f"Error: {failure}", err=True)
+        code = 1
+    written = []
+    if sink is not None:
+        try:
+            sink.close()
+            if getattr(sink, "committed", False):
+                written.append(str(annotated))
+        except writers.OutputError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            code = 1
+    if window is not None:
+        window.close()
+    frame_rows = [_frame_row(video.name, state, classes) for state in rows]
+    event_rows = [event.as_row() for event in counter.events]
+    for path, table, columns in (
+        (out, frame_rows, frame_columns(classes)),
+        (events, event_rows, list(classify.EVENT_FIELDS)),
+    ):
+        if path is None:
+            continue
+        try:
+            write_table(path, table, columns)
+            written.append(str(path))
+        except writers.OutputError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            code = 1
+    frames = len(rows)
+    with_pose = sum(state.pose_present for state in rows)
+    per_frame = f"{1e3 * count_s / frames:.2f}" if frames else "-"
+    pose_ms = f"{1e3 * pose_s / frames:.1f}" if frames else "-"
+    what = counter.class_name if classifier is not None else exercise
     click.echo(
-        f"{counter.count} {exercise if classifier is None else counter.class_name} "
-        f"repetitions in {len(rows)} frames ({per_frame:.2f} ms/frame counting)"
+        f"{what}: {counter.count} repetition{'' if counter.count == 1 else 's'} "
+        f"({frames} frames, {with_pose} with a pose; counting {per_frame} ms/frame, "
+        f"pose {pose_ms} ms/frame)"
     )
+    if written:
+        click.echo(f"wrote {', '.join(written)}", err=True)
+    if stopped == "interrupt":
+        code = 130
+    ctx.exit(code)
+
+
+def _one_stream(spec: str) -> list[Any]:
+    """The one video file or camera of SOURCE (a list of one)."""
+    from vitruvian.io.sources import SourceSpecError, resolve_sources
+
+    found = resolve_sources([spec])
+    if len(found) != 1:
+        raise SourceSpecError(f"{spec}: give one video file or camera index, not a folder or glob")
+    if not found[0].is_stream:
+        raise SourceSpecError(f"{found[0].name} is an image: reps needs a video or a camera")
+    return found
+
+
+def _count(
+    video: Any,
+    counter: Any,
+    options: PoseOptions,
+    max_frames: int | None,
+    backend: str | None,
+    sink: Any,
+    window: Any,
+) -> tuple[list[Any], float, float, str | None, Exception | None]:
+    """The frame loop: pose, counting, drawing. Returns the frame states, the seconds spent in
+    the pose model and in counting, why it stopped early (``"window"``, ``"interrupt"`` or
+    ``None``) and a read error, if any."""
+    import cv2
+
+    from vitruvian.classify.drawing import draw_counter
+    from vitruvian.io.runner import annotated_name
+    from vitruvian.io.sources import SourceReadError
+    from vitruvian.io.writers import OutputError, annotate
+    from vitruvian.solutions.pose import Pose
+
+    states: list[Any] = []
+    pose_s = count_s = 0.0
+    stopped: str | None = None
+    failure: Exception | None = None
+    static = options.static_image_mode
+    try:
+        with Pose(**options.as_kwargs(), backend=backend) as model:
+            for frame in video.frames(max_frames, skip_undecodable=True):
+                started = time.perf_counter()
+                results = model.process(frame.rgb, None if static else frame.timestamp_s)
+                pose_s += time.perf_counter() - started
+                height, width = frame.rgb.shape[:2]
+                time_s = float(frame.timestamp_s or 0.0)
+                started = time.perf_counter()
+                state = counter.update(results.pose, frame.index, time_s, (width, height))
+                count_s += time.perf_counter() - started
+                states.append(state)
+                if state.repetition is not None:
+                    click.echo(_describe(state.repetition))
+                if sink is not None or window is not None:
+                    bgr = annotate(
+                        cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR),
+                        results.pose,
+                        results.segmentation_mask,
+                    )
+                    draw_counter(bgr, state, counter)
+                    if sink is not None:
+                        sink.write(bgr, annotated_name(video, frame), frame.index)
+                    if window is not None and not window.show(bgr):
+                        stopped = "window"
+                        break
+    except (SourceReadError, OutputError) as exc:
+        failure = exc
+    except KeyboardInterrupt:
+        stopped = "interrupt"
+        click.echo("Interrupted: writing what was counted.", err=True)
+    sys.stdout.flush()
+    return states, pose_s, count_s, stopped, failure
