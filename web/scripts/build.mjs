@@ -2,6 +2,8 @@
 // that defines the same names as globals (dist/vitruvian.js, for `<script src>` pages written
 // for @mediapipe/pose), LiteRT.js's wasm runtime (dist/wasm/) and the pages (dist/*.html).
 // dist/vitruvian-worker.js is the Web Worker behind `new Pose({useWorker: true})`.
+// dist/vitruvian-3d.mjs and dist/vitruvian-3d.js (globals, like control_utils_3d.js) hold
+// LandmarkGrid and the three.js it draws with, which the pose bundles above do not carry.
 // The model files are not part of the build: `vitruvian web` adds them (see README).
 import { build } from "esbuild";
 import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";

@@ -1,94 +1,132 @@
 /**
- * `@mediapipe/control_utils_3d` (0.3.1675466062): `LandmarkGrid`, the rotating 3-D view of the
- * world landmarks in MediaPipe's examples, with the same constructor, `updateLandmarks`,
- * `setDistance`, configuration keys and defaults, drawn with three.js. Bundled apart from the
- * pose package (`vitruvian-3d.js` / `.mjs`), so pages without it do not load three.js.
+ * `LandmarkGrid` and its base `ViewerWidget`: the 3-D landmark viewer of MediaPipe's
+ * `@mediapipe/control_utils_3d` (0.3.1675466062), written anew on three.js with the same names,
+ * constructor, `updateLandmarks`, `setDistance`, configuration keys and default values.
  *
  * ```js
  * const grid = new LandmarkGrid(document.querySelector(".landmark-grid-container"));
+ * pose.onResults((results) => grid.updateLandmarks(results.poseWorldLandmarks ?? []));
+ * // or coloured:
  * grid.updateLandmarks(results.poseWorldLandmarks, POSE_CONNECTIONS,
- *                      [{list: Object.values(POSE_LANDMARKS_LEFT), color: "LEFT"}]);
+ *                      [{ list: Object.values(POSE_LANDMARKS_LEFT), color: "LEFT" }]);
  * ```
  *
- * Coordinates: the landmarks are MediaPipe's world landmarks, in metres, origin between the
- * hips, x to the image's right, y down, z away from the camera. The grid is a cube of side
- * `range` (metres) centred on the origin (on the landmarks' bounding-box centre with
- * `centered`), with `numCellsPerAxis` cells per side and labelled axes; y is drawn up and z
- * towards the viewer (three.js's axes), as MediaPipe does. With `fitToGrid` the landmarks are
- * scaled down in steps so that they fit, and the labels follow the scale. The view is drawn once
- * per `updateLandmarks` (and on resize or drag), turning by `rotationSpeed` radians each time
- * while `isRotating`; drag with the mouse to turn it by hand, click the button in the corner to
- * stop or start the rotation. `dispose()` (not in MediaPipe's) frees the canvas and GPU memory.
+ * Frames and units:
+ * - Landmarks are MediaPipe world landmarks: metres, origin at the midpoint of the hips, x to
+ *   the image's right, y down, z away from the camera. (Any unit works: `range` is in the same
+ *   unit.)
+ * - The grid is a cube of side `range` (so it spans [-range/2, range/2] on each axis, as the
+ *   original draws it; its type comment says [-range, range], its code does not) centred on the
+ *   origin, or on the visible landmarks' bounding-box centre with `centered`.
+ * - The scene (three.js) is y up and z towards the viewer, so a landmark (x, y, z) is drawn at
+ *   (x, -y, -z): the person stands upright, and the first view looks from the camera's side.
+ *   The cube is `GRID_SIZE` (100) scene units across whatever `range` is; `landmarkSize` and
+ *   `setDistance` are in those units.
+ *
+ * Differences from the original, on purpose: the view turns continuously while `isRotating`
+ * (the original turned only when a frame was drawn, i.e. once per `updateLandmarks`), at
+ * `rotationSpeed` radians per 1/30 s, the speed the original had with a 30 fps camera; line
+ * widths are honoured (three.js's fat lines; plain WebGL lines are 1 pixel whatever the width);
+ * the axis labels give the world coordinate of their grid line (the original's were off when
+ * `centered` moved the origin, and did not flip y and z); the canvas follows the parent's size
+ * (a parent with no height gets a square view, at most 480 pixels tall); the play/pause button
+ * is drawn locally instead of loaded from fonts.gstatic.com; and `dispose()` is added.
  */
 
 import * as THREE from "three";
+import { LineMaterial } from "three/examples/jsm/lines/LineMaterial.js";
+import { LineSegments2 } from "three/examples/jsm/lines/LineSegments2.js";
+import { LineSegmentsGeometry } from "three/examples/jsm/lines/LineSegmentsGeometry.js";
 
-/** A landmark as the grid takes it (MediaPipe's `NormalizedLandmark`; world landmarks). */
-export interface GridLandmark {
+/**
+ * A landmark as `updateLandmarks` takes it (MediaPipe's `NormalizedLandmark` type, which the
+ * original uses for world landmarks too). `z` defaults to 0; a missing `visibility` counts as
+ * visible.
+ */
+export interface NormalizedLandmark {
   x: number;
   y: number;
   z?: number;
   visibility?: number;
 }
 
-/** The view's settings (`ViewerWidgetConfig`). */
+/** Settings of any viewer (`ViewerWidgetConfig`). */
 export interface ViewerWidgetConfig {
-  /** Clear colour, 0xRRGGBB (default 0, drawn at half opacity over the page). */
+  /** Colour behind the scene, 0xRRGGBB, drawn at half opacity over the page (default 0). */
   backgroundColor?: number;
-  /** The camera's vertical field of view in degrees (default 75). */
+  /** The camera's vertical field of view, degrees (default 75). */
   fovInDegrees?: number;
-  /** Turn the view a little at each update (default true). */
+  /** Whether the view turns about the vertical axis by itself (default true). */
   isRotating?: boolean;
-  /** Radians per update (default 0.1; `LandmarkGrid`: 0.05). */
+  /** Radians per 1/30 s while turning (default 0.1; `LandmarkGrid`'s default is 0.05). */
   rotationSpeed?: number;
 }
 
-/** `LandmarkGrid`'s settings; colours are 0xRRGGBB numbers. */
+/** Settings of `LandmarkGrid` (`LandmarkGridConfig`); colours are 0xRRGGBB numbers. */
 export interface LandmarkGridConfig extends ViewerWidgetConfig {
+  /** Colour of the cube's outline (default 0xffffff). */
   axesColor?: number;
+  /** Width of the cube's outline, CSS pixels (default 2). */
   axesWidth?: number;
-  /** Centre the grid on the visible landmarks' bounding box (default false). */
+  /** Centre the grid on the bounding box of the visible landmarks (default false). */
   centered?: boolean;
+  /** Colour of connections and of `colorLandmarks` lists without a colour (default 0x00ffff). */
   connectionColor?: number;
+  /** Width of the connections, CSS pixels (default 3). */
   connectionWidth?: number;
-  /** Named colours for `updateLandmarks`'s colour lists, e.g. `{name: "LEFT", value: 0xffa500}`. */
+  /** Colours that `updateLandmarks`'s lists name, e.g. `[{name: "LEFT", value: 0xffa500}]`. */
   definedColors?: Array<{ name: string; value: number }>;
-  /** Scale the landmarks down (in steps, the labels following) until they fit (default false). */
+  /**
+   * Grow or shrink the grid, in steps of 0.5 (landmark units) on its half side, to the smallest
+   * size that holds every visible landmark (default false). The labels follow.
+   */
   fitToGrid?: boolean;
+  /** Text before each axis label's number (default ""). */
   labelPrefix?: string;
+  /** Text after each axis label's number, e.g. "m" (default ""). */
   labelSuffix?: string;
+  /** Colour of visible landmarks (default 0xaaaaaa). */
   landmarkColor?: number;
-  /** Sphere radius of a landmark, in grid units (the cube's side is 100; default 3). */
+  /** Radius of a landmark's sphere, scene units (the cube is 100 across; default 3). */
   landmarkSize?: number;
-  /** Margin kept around fitted landmarks, as a fraction of the half side (default 0). */
+  /** With `fitToGrid`, the space kept free on each side, as a fraction of the side (default 0). */
   margin?: number;
-  /** Landmarks whose visibility is not above this are "hidden" (default 0.65). */
+  /** A landmark is visible when its visibility is above this (default 0.65). */
   minVisibility?: number;
+  /** Colour of landmarks that are not visible, when `showHidden` (default 0xff7777). */
   nonvisibleLandmarkColor?: number;
+  /** Grid cells along each side of the cube (default 3). */
   numCellsPerAxis?: number;
-  /** Side of the cube in the landmarks' unit (metres; default 1). */
+  /** Side of the cube in the landmarks' unit, metres for world landmarks (default 1). */
   range?: number;
-  /** Draw hidden landmarks (in `nonvisibleLandmarkColor`) and their connections (default true). */
+  /** Draw landmarks that are not visible, and the connections to them (default true). */
   showHidden?: boolean;
 }
 
-/** A pair of landmark indices. */
+/** A connection: the indices of the two landmarks it joins. */
 export type Connection = number[];
 /** A list of connections. */
 export type ConnectionList = Connection[];
-/** Lists drawn in a named colour (`definedColors`); `color: undefined` is the default colour. */
-export type ColorMap<T> = Array<{ color: string | undefined; list: T[] }>;
+/** A colour name from `definedColors`. */
+export type ColorName = string;
+/**
+ * Lists drawn in a named colour. `color: undefined` (or a name not in `definedColors`) is the
+ * connection colour; a missing `list` in a landmark colour map means every landmark.
+ */
+export type ColorMap<T> = Array<{ color: ColorName | undefined; list: T[] }>;
 
-const VIEWER_DEFAULTS: Required<ViewerWidgetConfig> = {
-  backgroundColor: 0,
+/** `ViewerWidget`'s defaults, as the original's. */
+export const VIEWER_WIDGET_DEFAULTS: Readonly<Required<ViewerWidgetConfig>> = Object.freeze({
+  backgroundColor: 0x000000,
   fovInDegrees: 75,
   isRotating: true,
   rotationSpeed: 0.1,
-};
+});
 
-/** `LandmarkGrid`'s defaults, as in `@mediapipe/control_utils_3d`. */
-export const LANDMARK_GRID_DEFAULTS: Required<Omit<LandmarkGridConfig, keyof ViewerWidgetConfig>> &
-  Pick<ViewerWidgetConfig, "rotationSpeed"> = {
+/** `LandmarkGrid`'s defaults, as the original's (they override `rotationSpeed` too). */
+export const LANDMARK_GRID_DEFAULTS: Readonly<
+  Required<Omit<LandmarkGridConfig, keyof ViewerWidgetConfig>> & { rotationSpeed: number }
+> = Object.freeze({
   axesColor: 0xffffff,
   axesWidth: 2,
   centered: false,
@@ -98,8 +136,8 @@ export const LANDMARK_GRID_DEFAULTS: Required<Omit<LandmarkGridConfig, keyof Vie
   fitToGrid: false,
   labelPrefix: "",
   labelSuffix: "",
-  landmarkSize: 3,
   landmarkColor: 0xaaaaaa,
+  landmarkSize: 3,
   margin: 0,
   minVisibility: 0.65,
   nonvisibleLandmarkColor: 0xff7777,
@@ -107,142 +145,239 @@ export const LANDMARK_GRID_DEFAULTS: Required<Omit<LandmarkGridConfig, keyof Vie
   range: 1,
   rotationSpeed: 0.05,
   showHidden: true,
-};
+});
 
-const ORIGIN = new THREE.Vector3();
-const CSS = `
-.vitruvian-viewer { position: relative; width: 100%; height: 100%; cursor: grab; overflow: hidden; }
-.vitruvian-viewer:active { cursor: grabbing; }
-.vitruvian-viewer canvas { display: block; }
-.vitruvian-viewer * { user-select: none; }
-.vitruvian-viewer .landmark-label { position: absolute; left: 0; top: 0; font: 10px/1 system-ui, sans-serif;
-  color: #ddd; white-space: nowrap; pointer-events: none; }
-.vitruvian-viewer .rotation { position: absolute; left: 6px; bottom: 6px; width: 22px; height: 22px; border: 0;
-  border-radius: 4px; background: rgba(255, 255, 255, .15); color: #fff; font: 11px/22px system-ui, sans-serif;
-  padding: 0; cursor: pointer; }`;
+/** Side of the cube in scene units, whatever `range` is. */
+export const GRID_SIZE = 100;
+/** The camera's starting distance from the origin, scene units. */
+const DEFAULT_DISTANCE = 150;
+/** The time `rotationSpeed` is per: one frame of a 30 fps camera, milliseconds. */
+const ROTATION_PERIOD_MS = 1000 / 30;
+/** Longest time one animation frame may turn the view for (after a hidden tab, say), ms. */
+const LONGEST_STEP_MS = 100;
+/** Colour of the grid's cell lines (fixed in the original too). */
+const CELL_LINE_COLOR = 0x999999;
+/** `fitToGrid` changes the grid's half side in steps of this, in landmark units. */
+const FIT_STEP = 0.5;
+/** A view whose parent has no height is as tall as wide, up to this many CSS pixels. */
+const FALLBACK_MAX_HEIGHT = 480;
 
-function addStyle(): void {
-  if (typeof document === "undefined" || document.getElementById("vitruvian-viewer-style")) return;
+const STYLE_ID = "vitruvian-control-utils-3d-style";
+/**
+ * The widget's look, under the class names of the original's control_utils_3d.css so that a
+ * page's own rules for them apply (they are inserted first in `<head>`, so page rules win).
+ */
+const STYLE = `
+.viewer-widget-js { position: relative; width: 100%; height: 100%; overflow: hidden;
+  cursor: grab; touch-action: none; }
+.viewer-widget-js:active { cursor: grabbing; }
+.viewer-widget-js * { user-select: none; }
+.viewer-widget-js > canvas { display: block; }
+.viewer-widget-js .landmark-label-js { position: absolute; left: 0; top: 0;
+  font: 10px/1 sans-serif; white-space: nowrap; pointer-events: none; }
+.viewer-widget-js .controls { position: absolute; left: 4px; bottom: 4px; width: 24px;
+  height: 24px; padding: 0; border: 0; border-radius: 4px; cursor: pointer; color: #fff;
+  background: rgba(0, 0, 0, 0.35); font: 12px/24px sans-serif; text-align: center; }
+`;
+
+function installStyle(): void {
+  if (document.getElementById(STYLE_ID) !== null) return;
   const style = document.createElement("style");
-  style.id = "vitruvian-viewer-style";
-  style.textContent = CSS;
-  document.head.append(style);
+  style.id = STYLE_ID;
+  style.textContent = STYLE;
+  document.head.prepend(style);
 }
 
-/** A three.js view in a `<div>` that fills `parent`: a camera circling the origin. */
+/** Frees what a scene object holds on the GPU (geometry and materials). */
+function disposeObject(object: THREE.Object3D): void {
+  const owner = object as THREE.Object3D & {
+    geometry?: THREE.BufferGeometry;
+    material?: THREE.Material | THREE.Material[];
+  };
+  owner.geometry?.dispose();
+  const materials = owner.material === undefined ? [] : [owner.material].flat();
+  for (const material of materials) material.dispose();
+}
+
+/**
+ * The base of the 3-D viewers: a WebGL canvas filling `parent`, a perspective camera on a
+ * circle of radius `distance` about the vertical axis through the origin, looking at the
+ * origin, turning by itself while `isRotating` and by hand when dragged sideways. The scene is
+ * drawn on demand (`requestFrame`) and on every animation frame while turning.
+ */
 export class ViewerWidget {
+  /** The settings, defaults filled in. `isRotating` changes with the play/pause button. */
   protected readonly config: Required<ViewerWidgetConfig>;
+  /** The `<div class="viewer-widget-js">` added to the parent: canvas, labels, button. */
   protected readonly container: HTMLDivElement;
   protected readonly renderer: THREE.WebGLRenderer;
   protected readonly camera: THREE.PerspectiveCamera;
   protected readonly scene = new THREE.Scene();
-  private distance = 150;
-  private rotation = 0;
-  private frame = 0;
-  private readonly resizeObserver: ResizeObserver | null;
+  /** The camera's angle about the vertical axis, radians; 0 looks down the scene's -z. */
+  protected rotation = 0;
+
+  /** The camera's distance from the origin, scene units. */
+  private distance = DEFAULT_DISTANCE;
+  /** The canvas's size in CSS pixels. */
+  private cssWidth = 1;
+  private cssHeight = 1;
+  private pendingFrame: number | null = null;
+  /** Time of the last turning frame (rAF timestamp, ms), or null when not turning. */
+  private lastTurnTime: number | null = null;
+  private dragging = false;
   private disposed = false;
+  private readonly resizeObserver: ResizeObserver | null;
+  /** Removes the document listeners of a drag in progress. */
+  private endDrag: (() => void) | null = null;
 
   constructor(parent: HTMLElement, config: ViewerWidgetConfig = {}) {
-    addStyle();
-    this.config = { ...VIEWER_DEFAULTS, ...config };
+    installStyle();
+    this.config = { ...VIEWER_WIDGET_DEFAULTS, ...withoutUndefined(config) };
+    // Measured before anything is added: an empty parent with no set height is 0 tall.
+    const parentBox = parent.getBoundingClientRect();
+
     this.container = document.createElement("div");
-    this.container.classList.add("vitruvian-viewer");
+    this.container.className = "viewer-widget-js";
     const canvas = document.createElement("canvas");
     this.container.append(canvas);
     parent.append(this.container);
-    const box = parent.getBoundingClientRect();
-    this.camera = new THREE.PerspectiveCamera(this.config.fovInDegrees, aspect(box), 1);
-    this.camera.position.z = this.distance;
-    this.camera.lookAt(ORIGIN);
+
+    this.camera = new THREE.PerspectiveCamera(this.config.fovInDegrees, 1, 1, 2000);
     this.renderer = new THREE.WebGLRenderer({
       canvas,
       alpha: true,
       antialias: true,
-      preserveDrawingBuffer: true, // so the canvas can be read back (screenshots, tests)
+      // Keeps the last frame readable (toDataURL, drawImage) after it is shown.
+      preserveDrawingBuffer: true,
     });
-    this.renderer.setPixelRatio(globalThis.devicePixelRatio ?? 1);
+    this.renderer.setPixelRatio(window.devicePixelRatio || 1);
     this.renderer.setClearColor(new THREE.Color(this.config.backgroundColor), 0.5);
-    this.resize(box);
+    this.placeCamera();
+    this.setCanvasSize(parentBox.width, parentBox.height);
+
     this.resizeObserver =
-      typeof ResizeObserver === "undefined"
-        ? null
-        : new ResizeObserver(() => this.resize(this.container.getBoundingClientRect()));
+      typeof ResizeObserver === "function"
+        ? new ResizeObserver(() => this.followContainer())
+        : null;
     this.resizeObserver?.observe(this.container);
-    this.addRotationButton();
-    this.addMouseDrag();
+
+    this.addPlayPause();
+    canvas.addEventListener("pointerdown", this.onPointerDown);
   }
 
-  /** Move the camera to `distance` grid units from the origin (default 150; the cube is 100). */
+  /** Put the camera `distance` scene units from the origin (default 150; the cube is 100). */
   setDistance(distance: number): void {
     this.distance = distance;
     this.placeCamera();
     this.requestFrame();
   }
 
-  /** Stop drawing and free the canvas, its GPU resources and its listeners. */
+  /**
+   * Stop drawing and turning, and free the widget: its GPU resources (geometries, materials,
+   * the WebGL context), its observers and listeners, and its elements in the parent. Not in
+   * the original. Later calls on the widget do nothing.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    cancelAnimationFrame(this.frame);
+    if (this.pendingFrame !== null) cancelAnimationFrame(this.pendingFrame);
+    this.pendingFrame = null;
     this.resizeObserver?.disconnect();
-    this.scene.traverse((object) => {
-      const item = object as THREE.Object3D & {
-        geometry?: THREE.BufferGeometry;
-        material?: THREE.Material | THREE.Material[];
-      };
-      item.geometry?.dispose();
-      for (const material of [item.material ?? []].flat()) material.dispose();
-    });
+    this.endDrag?.();
+    this.renderer.domElement.removeEventListener("pointerdown", this.onPointerDown);
+    this.scene.traverse(disposeObject);
+    this.scene.clear();
     this.renderer.dispose();
+    this.renderer.forceContextLoss();
     this.container.remove();
   }
 
-  /** Draw the scene now. */
+  /** Whether `dispose()` was called. */
+  protected get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Draw the scene now. Subclasses add what follows the camera (labels). */
   protected render(): void {
     this.renderer.render(this.scene, this.camera);
   }
 
-  /** Draw on the next animation frame, turning the camera first while rotating. */
+  /**
+   * Draw on the next animation frame (once, however often it is asked). While turning, each
+   * frame turns the camera and asks for the next.
+   */
   protected requestFrame(): void {
-    if (this.disposed || this.frame !== 0) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      if (this.config.isRotating) {
-        this.rotation += this.config.rotationSpeed;
-        this.placeCamera();
-      }
-      this.render();
-    });
+    if (this.disposed || this.pendingFrame !== null) return;
+    this.pendingFrame = requestAnimationFrame((time) => this.drawFrame(time));
   }
 
-  /** Where a point of the scene is on the canvas, in CSS pixels from its top-left corner. */
-  protected canvasPosition(point: THREE.Vector3): { x: number; y: number } {
-    const projected = point.clone().project(this.camera);
-    const { width, height } = this.renderer.domElement.getBoundingClientRect();
-    return { x: ((projected.x + 1) / 2) * width, y: ((1 - projected.y) / 2) * height };
+  /** Where `point` (scene units) appears on the canvas, CSS pixels from its top-left corner. */
+  protected getCanvasPosition(point: THREE.Vector3): { x: number; y: number } {
+    const ndc = point.clone().project(this.camera);
+    return {
+      x: Math.round(((ndc.x + 1) / 2) * this.cssWidth),
+      y: Math.round(((1 - ndc.y) / 2) * this.cssHeight),
+    };
+  }
+
+  private drawFrame(time: number): void {
+    this.pendingFrame = null;
+    if (this.disposed) return;
+    if (this.config.isRotating && !this.dragging) {
+      if (this.lastTurnTime !== null) {
+        const elapsed = Math.min(Math.max(time - this.lastTurnTime, 0), LONGEST_STEP_MS);
+        this.rotation += (this.config.rotationSpeed * elapsed) / ROTATION_PERIOD_MS;
+        this.placeCamera();
+      }
+      this.lastTurnTime = time;
+      this.requestFrame();
+    } else {
+      this.lastTurnTime = null;
+    }
+    this.render();
   }
 
   private placeCamera(): void {
-    this.camera.position.x = Math.sin(this.rotation) * this.distance;
-    this.camera.position.z = Math.cos(this.rotation) * this.distance;
-    this.camera.lookAt(ORIGIN);
+    this.camera.position.set(
+      Math.sin(this.rotation) * this.distance,
+      0,
+      Math.cos(this.rotation) * this.distance,
+    );
+    this.camera.lookAt(0, 0, 0);
   }
 
-  private resize(box: { width: number; height: number }): void {
-    const width = Math.max(1, Math.floor(box.width));
-    const height = Math.max(1, Math.floor(box.height));
-    this.renderer.setSize(width, height);
-    this.camera.aspect = width / height;
+  /**
+   * Size the canvas to `width` x `height` CSS pixels; without a height, as tall as wide (at
+   * most `FALLBACK_MAX_HEIGHT`).
+   */
+  private setCanvasSize(width: number, height: number): void {
+    const w = Math.max(1, Math.floor(width));
+    const h = Math.max(1, Math.floor(height > 0 ? height : Math.min(w, FALLBACK_MAX_HEIGHT)));
+    if (w === this.cssWidth && h === this.cssHeight) return;
+    this.cssWidth = w;
+    this.cssHeight = h;
+    this.renderer.setSize(w, h);
+    this.camera.aspect = w / h;
     this.camera.updateProjectionMatrix();
     this.requestFrame();
   }
 
-  private addRotationButton(): void {
+  /**
+   * Follow the container, which is as wide as the parent and as tall as the parent when the
+   * parent's height is set (else as tall as the canvas, which then keeps its height).
+   */
+  private followContainer(): void {
+    if (this.disposed) return;
+    this.setCanvasSize(this.container.clientWidth, this.container.clientHeight);
+  }
+
+  /** The original's play/pause button, bottom left: starts and stops the turning. */
+  private addPlayPause(): void {
     const button = document.createElement("button");
-    button.className = "rotation";
     button.type = "button";
-    const show = () => {
-      button.textContent = this.config.isRotating ? "❚❚" : "▶";
+    button.className = "controls";
+    const show = (): void => {
+      button.textContent = this.config.isRotating ? "\u275a\u275a" : "\u25b6";
       button.title = this.config.isRotating ? "Stop turning" : "Turn";
     };
     show();
@@ -254,291 +389,358 @@ export class ViewerWidget {
     this.container.append(button);
   }
 
-  private addMouseDrag(): void {
-    const element = this.renderer.domElement;
-    element.addEventListener("pointerdown", (down) => {
-      down.preventDefault();
-      const start = this.rotation;
-      const width = element.getBoundingClientRect().width || 1;
-      const move = (event: PointerEvent) => {
-        this.rotation = start + (2 * Math.PI * (down.clientX - event.clientX)) / width;
-        this.placeCamera();
-        this.requestFrame();
-      };
-      const up = () => {
-        element.removeEventListener("pointermove", move);
-        document.removeEventListener("pointerup", up);
-      };
-      element.addEventListener("pointermove", move);
-      document.addEventListener("pointerup", up);
-    });
-  }
+  /** A drag sideways across the whole canvas turns the view once round. */
+  private readonly onPointerDown = (down: PointerEvent): void => {
+    if (down.button !== 0 || this.dragging) return;
+    down.preventDefault();
+    this.dragging = true;
+    const startRotation = this.rotation;
+    const move = (event: PointerEvent): void => {
+      const across = (down.clientX - event.clientX) / this.cssWidth;
+      this.rotation = startRotation + 2 * Math.PI * across;
+      this.placeCamera();
+      this.requestFrame();
+    };
+    const end = (): void => {
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", end);
+      document.removeEventListener("pointercancel", end);
+      this.dragging = false;
+      this.endDrag = null;
+      this.requestFrame();
+    };
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", end);
+    document.addEventListener("pointercancel", end);
+    this.endDrag = end;
+  };
 }
 
-function aspect(box: { width: number; height: number }): number {
-  return box.height > 0 ? box.width / box.height : 1;
+/** `config` without its `undefined` values, so that they take the defaults. */
+function withoutUndefined<T extends object>(config: T): Partial<T> {
+  const set = Object.entries(config).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(set) as Partial<T>;
 }
 
-interface Label {
-  position: THREE.Vector3;
-  element: HTMLSpanElement;
-  value: number;
+/** One axis label: its element, where it sits (scene units), and which axis it reads. */
+interface AxisLabel {
+  readonly element: HTMLSpanElement;
+  readonly position: THREE.Vector3;
+  readonly axis: "x" | "y" | "z";
 }
 
-/** The grid's side in scene units (three.js), whatever `range` is. */
-const SIZE = 100;
-/** `fitToGrid` scales in steps of this fraction of the half range. */
-const RESCALE_STEP = 0.5;
+/** One colour's materials: for landmarks (spheres) and for connections (lines). */
+interface Paint {
+  readonly point: THREE.MeshBasicMaterial;
+  readonly line: LineMaterial;
+}
 
-/** MediaPipe's `LandmarkGrid`: world landmarks as spheres and lines in a labelled cube. */
+/** A colour's materials; `lineWidth` in CSS pixels. */
+function makePaint(color: number, lineWidth: number): Paint {
+  return {
+    point: new THREE.MeshBasicMaterial({ color }),
+    line: new LineMaterial({ color, linewidth: lineWidth }),
+  };
+}
+
+/** A landmark copied for drawing: coordinates in the grid's frame, landmark units. */
+interface GridPoint {
+  x: number;
+  y: number;
+  z: number;
+  visible: boolean;
+}
+
+/**
+ * MediaPipe's `LandmarkGrid`: landmarks as spheres joined by lines inside a wire cube whose
+ * three far faces (back, left, floor) carry `numCellsPerAxis` x `numCellsPerAxis` cells, with
+ * labels on three edges giving the coordinates of the grid lines.
+ */
 export class LandmarkGrid extends ViewerWidget {
-  private readonly grid: Required<Omit<LandmarkGridConfig, keyof ViewerWidgetConfig>>;
-  private landmarks: Array<Required<Pick<GridLandmark, "x" | "y" | "z">> & GridLandmark> = [];
-  private readonly labels: { x: Label[]; y: Label[]; z: Label[] };
+  private readonly settings: Required<Omit<LandmarkGridConfig, keyof ViewerWidgetConfig>>;
   private readonly landmarkGroup = new THREE.Group();
   private readonly connectionGroup = new THREE.Group();
-  private readonly origin = new THREE.Vector3();
-  private readonly landmarkGeometry: THREE.SphereGeometry;
+  private readonly labels: AxisLabel[] = [];
+  private readonly sphere: THREE.SphereGeometry;
   private readonly landmarkMaterial: THREE.MeshBasicMaterial;
   private readonly nonvisibleMaterial: THREE.MeshBasicMaterial;
-  private readonly hiddenMaterial: THREE.MeshBasicMaterial;
-  private readonly connectionMaterial: THREE.LineBasicMaterial;
-  private readonly lineColors = new Map<string, THREE.LineBasicMaterial>();
-  private readonly pointColors = new Map<string, THREE.MeshBasicMaterial>();
-  private readonly defaultPointColor: THREE.MeshBasicMaterial;
+  /** Materials of the connection colour. */
+  private readonly defaultPaint: Paint;
+  /** Materials of each of `definedColors`, by name. */
+  private readonly namedPaints = new Map<ColorName, Paint>();
+  /** The landmarks shown, in the grid's frame (centred and scaled). */
+  private points: GridPoint[] = [];
+  /** The world point at the grid's centre (landmark units): the landmarks' centre if centered. */
+  private readonly origin = new THREE.Vector3();
+  /** Grid units per landmark unit (below 1 when `fitToGrid` grew the grid). */
+  private scale = 1;
 
   constructor(parent: HTMLElement, config: LandmarkGridConfig = {}) {
-    const merged = { ...LANDMARK_GRID_DEFAULTS, ...config };
-    super(parent, merged);
-    this.grid = merged as Required<Omit<LandmarkGridConfig, keyof ViewerWidgetConfig>>;
-    const g = this.grid;
-    this.landmarkGeometry = new THREE.SphereGeometry(g.landmarkSize);
-    this.landmarkMaterial = new THREE.MeshBasicMaterial({ color: g.landmarkColor });
-    this.nonvisibleMaterial = new THREE.MeshBasicMaterial({ color: g.nonvisibleLandmarkColor });
-    this.hiddenMaterial = new THREE.MeshBasicMaterial({ visible: false });
-    this.connectionMaterial = new THREE.LineBasicMaterial({
-      color: g.connectionColor,
-      linewidth: g.connectionWidth,
-    });
-    this.defaultPointColor = new THREE.MeshBasicMaterial({ color: g.connectionColor });
-    for (const { name, value } of g.definedColors) {
-      this.lineColors.set(name, new THREE.LineBasicMaterial({ color: value, linewidth: g.connectionWidth }));
-      this.pointColors.set(name, new THREE.MeshBasicMaterial({ color: value }));
+    const full = { ...LANDMARK_GRID_DEFAULTS, ...withoutUndefined(config) };
+    super(parent, full);
+    this.settings = full;
+    const s = this.settings;
+    this.sphere = new THREE.SphereGeometry(s.landmarkSize, 16, 12);
+    this.landmarkMaterial = new THREE.MeshBasicMaterial({ color: s.landmarkColor });
+    this.nonvisibleMaterial = new THREE.MeshBasicMaterial({ color: s.nonvisibleLandmarkColor });
+    this.defaultPaint = makePaint(s.connectionColor, s.connectionWidth);
+    for (const { name, value } of s.definedColors) {
+      this.namedPaints.set(name, makePaint(value, s.connectionWidth));
     }
-    this.drawAxes();
-    this.labels = this.createLabels();
-    this.scene.add(this.landmarkGroup, this.connectionGroup);
+    this.scene.add(this.makeCube(), this.landmarkGroup, this.connectionGroup);
+    this.makeLabels();
+    this.setLabels();
     this.requestFrame();
   }
 
   /**
-   * Show `landmarks` (world landmarks, metres), joined by `colorConnections` (pairs of
-   * indices, or `{color, list}` groups naming `definedColors`), with `colorLandmarks` groups
-   * coloured. `updateLandmarks([])` clears the view.
+   * Show `landmarks` (world landmarks, metres; `[]` clears the view), joined by
+   * `colorConnections` (index pairs such as `POSE_CONNECTIONS`, or `{color, list}` groups of
+   * them with `color` naming one of `definedColors`), and with the `colorLandmarks` groups of
+   * landmark indices drawn in their colour. Landmarks whose visibility is not above
+   * `minVisibility` are drawn in `nonvisibleLandmarkColor`, or not at all (nor their
+   * connections) without `showHidden`.
    */
   updateLandmarks(
-    landmarks: readonly GridLandmark[],
+    landmarks: ReadonlyArray<NormalizedLandmark>,
     colorConnections: ConnectionList | ColorMap<Connection> = [],
     colorLandmarks?: ColorMap<number>,
   ): void {
-    this.clearConnections();
-    this.landmarks = landmarks.map((l) => ({ x: l.x, y: l.y, z: l.z ?? 0, visibility: l.visibility }));
-    const groups: ColorMap<Connection> =
-      colorConnections.length > 0 && !("list" in (colorConnections[0] as object))
-        ? [{ color: undefined, list: colorConnections as ConnectionList }]
-        : (colorConnections as ColorMap<Connection>);
-    const visible = this.landmarks.filter((l) => this.isVisible(l));
-    const reference = visible.length === 0 ? this.landmarks : visible;
+    if (this.isDisposed) return;
+    const s = this.settings;
+    this.points = (landmarks ?? []).map((l) => ({
+      x: l.x,
+      y: l.y,
+      z: l.z ?? 0,
+      visible: this.isVisible(l),
+    }));
+    // Centring and fitting look at the visible landmarks, or at all if none is visible.
+    const visiblePoints = this.points.filter((p) => p.visible);
+    const framing = visiblePoints.length > 0 ? visiblePoints : this.points;
+
     this.origin.set(0, 0, 0);
-    if (this.grid.centered) this.center(reference);
-    let scale = 1;
-    if (this.grid.fitToGrid) {
-      const half = this.grid.range / 2;
-      const steps = Math.ceil(((1 / this.fitFactor(reference) - 1) * half) / RESCALE_STEP);
-      scale = 1 / ((steps * RESCALE_STEP) / half + 1);
-      for (const l of this.landmarks) {
-        l.x *= scale;
-        l.y *= scale;
-        l.z *= scale;
+    if (s.centered && framing.length > 0) {
+      const middle = (axis: "x" | "y" | "z"): number => {
+        const values = framing.map((p) => p[axis]);
+        return (Math.min(...values) + Math.max(...values)) / 2;
+      };
+      this.origin.set(middle("x"), middle("y"), middle("z"));
+      for (const p of this.points) {
+        p.x -= this.origin.x;
+        p.y -= this.origin.y;
+        p.z -= this.origin.z;
       }
     }
-    for (const axis of ["x", "y", "z"] as const) {
-      for (const label of this.labels[axis]) {
-        this.setLabel(label.element, (label.value - this.origin[axis]) / scale);
-      }
+    this.scale = s.fitToGrid ? this.fitScale(framing) : 1;
+    for (const p of this.points) {
+      p.x *= this.scale;
+      p.y *= this.scale;
+      p.z *= this.scale;
     }
-    const points = this.landmarks.map((l) => this.toScene(l));
-    for (const group of groups) this.drawConnections(points, group.list, group.color);
-    while (this.landmarkGroup.children.length < points.length) {
-      this.landmarkGroup.add(new THREE.Mesh(this.landmarkGeometry, this.landmarkMaterial));
-    }
-    while (this.landmarkGroup.children.length > points.length) {
-      this.landmarkGroup.remove(this.landmarkGroup.children[this.landmarkGroup.children.length - 1] as THREE.Object3D);
-    }
-    points.forEach((point, i) => {
-      const sphere = this.landmarkGroup.children[i] as THREE.Mesh;
-      const shown = this.isVisible(this.landmarks[i] as GridLandmark);
-      sphere.material = shown
-        ? this.landmarkMaterial
-        : this.grid.showHidden
-          ? this.nonvisibleMaterial
-          : this.hiddenMaterial;
-      sphere.position.copy(point);
-    });
+    this.setLabels();
+
+    const positions = this.points.map((p) => this.toScene(p));
+    this.drawLandmarks(positions);
     for (const group of colorLandmarks ?? []) this.colorLandmarks(group.list, group.color);
+    this.drawConnections(positions, connectionGroups(colorConnections ?? []));
     this.requestFrame();
   }
 
   override dispose(): void {
-    for (const axis of ["x", "y", "z"] as const) {
-      for (const label of this.labels[axis]) label.element.remove();
+    if (this.isDisposed) return;
+    for (const label of this.labels) label.element.remove();
+    this.clearConnections();
+    // Shared by several objects, or not in the scene at all: freed here, once.
+    this.sphere.dispose();
+    this.landmarkMaterial.dispose();
+    this.nonvisibleMaterial.dispose();
+    for (const { point, line } of [this.defaultPaint, ...this.namedPaints.values()]) {
+      point.dispose();
+      line.dispose();
     }
-    for (const material of [...this.lineColors.values(), ...this.pointColors.values()]) material.dispose();
-    this.landmarkGeometry.dispose();
+    this.landmarkGroup.clear();
     super.dispose();
   }
 
   protected override render(): void {
     super.render();
-    for (const axis of ["x", "y", "z"] as const) {
-      for (const label of this.labels[axis]) {
-        const { x, y } = this.canvasPosition(label.position);
-        label.element.style.transform = `translate(${x}px, ${y}px)`;
+    for (const label of this.labels) {
+      const { x, y } = this.getCanvasPosition(label.position);
+      label.element.style.transform = `translate(${x}px, ${y}px)`;
+    }
+  }
+
+  /** The materials of a colour name; the connection colour's without one, or if unknown. */
+  private paint(color: ColorName | undefined): Paint {
+    return (color !== undefined && this.namedPaints.get(color)) || this.defaultPaint;
+  }
+
+  private isVisible(landmark: NormalizedLandmark): boolean {
+    const visibility = landmark.visibility;
+    if (visibility === undefined) return true;
+    return visibility !== 0 && visibility > this.settings.minVisibility;
+  }
+
+  /**
+   * Grid units per landmark unit for `fitToGrid`: the grid's half side becomes the smallest
+   * `range / 2 + k * FIT_STEP` (k a whole number, maybe negative) that holds the largest
+   * coordinate of `points` with `margin` to spare; 1 when there is nothing to fit.
+   */
+  private fitScale(points: ReadonlyArray<GridPoint>): number {
+    const half = this.settings.range / 2;
+    const room = 1 - 2 * this.settings.margin;
+    const extent = (p: GridPoint): number => Math.max(Math.abs(p.x), Math.abs(p.y), Math.abs(p.z));
+    const largest = Math.max(0, ...points.map(extent));
+    if (!(largest > 0) || !(room > 0) || !Number.isFinite(largest)) return 1;
+    const steps = Math.ceil((largest / room - half) / FIT_STEP);
+    const fittedHalf = half + steps * FIT_STEP;
+    return fittedHalf > 0 ? half / fittedHalf : 1;
+  }
+
+  /** Grid frame (landmark units, y down, z away) to scene units (y up, z towards the viewer). */
+  private toScene(p: { x: number; y: number; z: number }): THREE.Vector3 {
+    const unit = GRID_SIZE / this.settings.range;
+    return new THREE.Vector3(p.x * unit, -p.y * unit, -p.z * unit);
+  }
+
+  private drawLandmarks(positions: THREE.Vector3[]): void {
+    const spheres = this.landmarkGroup.children;
+    while (spheres.length < positions.length) {
+      this.landmarkGroup.add(new THREE.Mesh(this.sphere, this.landmarkMaterial));
+    }
+    while (spheres.length > positions.length) {
+      this.landmarkGroup.remove(spheres[spheres.length - 1] as THREE.Object3D);
+    }
+    positions.forEach((position, i) => {
+      const mesh = spheres[i] as THREE.Mesh;
+      const visible = (this.points[i] as GridPoint).visible;
+      mesh.position.copy(position);
+      mesh.material = visible ? this.landmarkMaterial : this.nonvisibleMaterial;
+      mesh.visible = visible || this.settings.showHidden;
+    });
+  }
+
+  /** Colour the visible landmarks of `indices` (every landmark if absent) in `color`. */
+  private colorLandmarks(indices: number[] | undefined, color: ColorName | undefined): void {
+    const material = this.paint(color).point;
+    const all = this.points.map((_, i) => i);
+    for (const i of indices ?? all) {
+      const point = this.points[i];
+      const mesh = this.landmarkGroup.children[i] as THREE.Mesh | undefined;
+      if (point?.visible && mesh !== undefined) mesh.material = material;
+    }
+  }
+
+  private drawConnections(positions: THREE.Vector3[], groups: ColorMap<Connection>): void {
+    this.clearConnections();
+    for (const { color, list } of groups) {
+      const ends: number[] = [];
+      for (const [a, b] of list) {
+        if (a === undefined || b === undefined) continue;
+        const from = this.points[a];
+        const to = this.points[b];
+        if (from === undefined || to === undefined) continue;
+        if (!this.settings.showHidden && !(from.visible && to.visible)) continue;
+        ends.push(...(positions[a] as THREE.Vector3).toArray());
+        ends.push(...(positions[b] as THREE.Vector3).toArray());
       }
+      if (ends.length === 0) continue;
+      const geometry = new LineSegmentsGeometry().setPositions(ends);
+      this.connectionGroup.add(new LineSegments2(geometry, this.paint(color).line));
     }
   }
 
-  private isVisible(landmark: GridLandmark): boolean {
-    return (
-      landmark.visibility === undefined ||
-      (landmark.visibility !== 0 && landmark.visibility > this.grid.minVisibility)
-    );
-  }
-
-  /** World landmark (metres; y down, z away) to scene units (y up, z towards the viewer). */
-  private toScene(l: { x: number; y: number; z: number }): THREE.Vector3 {
-    return new THREE.Vector3(l.x, -l.y, -l.z).multiplyScalar(SIZE / this.grid.range);
-  }
-
-  private center(landmarks: ReadonlyArray<{ x: number; y: number; z: number }>): void {
-    if (landmarks.length === 0) return;
-    const mid = (axis: "x" | "y" | "z") => {
-      const values = landmarks.map((l) => l[axis]);
-      return (Math.max(...values) + Math.min(...values)) / 2;
-    };
-    const [cx, cy, cz] = [mid("x"), mid("y"), mid("z")];
-    for (const l of this.landmarks) {
-      l.x -= cx;
-      l.y -= cy;
-      l.z -= cz;
-    }
-    this.origin.set(cx, cy, cz);
-  }
-
-  /** The largest scale (times 1 - 2 margin) that keeps every landmark in the half range. */
-  private fitFactor(landmarks: ReadonlyArray<{ x: number; y: number; z: number }>): number {
-    if (landmarks.length === 0) return 1;
-    let factor = Infinity;
-    for (const l of landmarks) {
-      const extent = Math.max(Math.abs(l.x), Math.abs(l.y), Math.abs(l.z));
-      factor = Math.min(factor, this.grid.range / 2 / extent);
-    }
-    return factor * (1 - 2 * this.grid.margin);
-  }
-
-  private drawConnections(points: THREE.Vector3[], connections: Connection[], color?: string): void {
-    const ends: THREE.Vector3[] = [];
-    for (const [a, b] of connections) {
-      const from = this.landmarks[a as number];
-      const to = this.landmarks[b as number];
-      if (!from || !to) continue;
-      if (!this.grid.showHidden && (!this.isVisible(from) || !this.isVisible(to))) continue;
-      ends.push(points[a as number] as THREE.Vector3, points[b as number] as THREE.Vector3);
-    }
-    const material = (color !== undefined && this.lineColors.get(color)) || this.connectionMaterial;
-    const geometry = new THREE.BufferGeometry().setFromPoints(ends);
-    this.connectionGroup.add(new THREE.LineSegments(geometry, material));
-  }
-
+  /** Remove the connections, freeing their geometry (their materials are kept for reuse). */
   private clearConnections(): void {
-    for (const child of [...this.connectionGroup.children]) {
-      (child as THREE.LineSegments).geometry.dispose();
-      this.connectionGroup.remove(child);
-    }
+    for (const child of this.connectionGroup.children) (child as LineSegments2).geometry.dispose();
+    this.connectionGroup.clear();
   }
 
-  private colorLandmarks(indices: number[], color?: string): void {
-    const material = (color !== undefined && this.pointColors.get(color)) || this.defaultPointColor;
-    for (const i of indices) {
-      const landmark = this.landmarks[i];
-      const sphere = this.landmarkGroup.children[i] as THREE.Mesh | undefined;
-      if (landmark && sphere && this.isVisible(landmark)) sphere.material = material;
-    }
-  }
-
-  /** The cube: three gridded faces (the back, left and floor), and the front edges. */
-  private drawAxes(): void {
-    const half = SIZE / 2;
-    const gridMaterial = new THREE.LineBasicMaterial({ color: 0x999999 });
-    const face = new THREE.Group();
-    const cells = this.grid.numCellsPerAxis;
-    const step = SIZE / cells;
-    const cell = new THREE.EdgesGeometry(new THREE.PlaneGeometry(step, step));
-    for (let i = 0; i < cells; i++) {
-      for (let j = 0; j < cells; j++) {
-        const square = new THREE.LineSegments(cell, gridMaterial);
-        square.position.set(-half + step / 2 + i * step, -half + step / 2 + j * step, 0);
-        face.add(square);
+  /**
+   * The cube: cell lines on the back (z = -50), left (x = -50) and floor (y = -50) faces, and
+   * the outline of those three faces in `axesColor`, all in scene units.
+   */
+  private makeCube(): THREE.Group {
+    const h = GRID_SIZE / 2;
+    const n = this.settings.numCellsPerAxis;
+    const cells: number[] = [];
+    // Each face is a square grid in two scene axes at a fixed value of the third.
+    const face = (put: (u: number, v: number) => number[]): void => {
+      for (let i = 0; i <= n; i++) {
+        const t = -h + (i * GRID_SIZE) / n;
+        cells.push(...put(t, -h), ...put(t, h), ...put(-h, t), ...put(h, t));
       }
-    }
-    const left = face.clone();
-    left.translateX(-half);
-    left.rotateY(Math.PI / 2);
-    const floor = face.clone();
-    floor.translateY(-half);
-    floor.rotateX(Math.PI / 2);
-    const back = face.clone();
-    back.translateZ(-half);
-    const corners = [
-      [-half, half, half],
-      [-half, -half, half],
-      [half, -half, half],
-      [half, -half, -half],
-      [half, half, -half],
-      [-half, half, -half],
-      [-half, half, half],
-    ].map(([x, y, z]) => new THREE.Vector3(x, y, z));
-    const border = new THREE.Line(
-      new THREE.BufferGeometry().setFromPoints(corners),
-      new THREE.LineBasicMaterial({ color: this.grid.axesColor, linewidth: this.grid.axesWidth }),
-    );
-    this.scene.add(left, floor, back, border);
-  }
-
-  /** Tick labels on three edges, in the landmarks' unit, following `centered` and the scale. */
-  private createLabels(): { x: Label[]; y: Label[]; z: Label[] } {
-    const cells = this.grid.numCellsPerAxis;
-    const range = this.grid.range;
-    const half = SIZE / 2;
-    const labels: { x: Label[]; y: Label[]; z: Label[] } = { x: [], y: [], z: [] };
-    const make = (axis: "x" | "y" | "z", position: THREE.Vector3, value: number) => {
-      const element = document.createElement("span");
-      element.className = "landmark-label";
-      this.setLabel(element, value);
-      this.container.append(element);
-      labels[axis].push({ position, element, value });
     };
-    for (let i = 0; i < cells; i++) {
-      make("x", new THREE.Vector3(((i + 1) / cells) * SIZE - half, -half, half), ((i + 1) / cells - 0.5) * range);
-      make("z", new THREE.Vector3(half, -half, (i / cells) * SIZE - half), (i / cells - 0.5) * range);
-    }
-    for (let i = 0; i <= cells; i++) {
-      make("y", new THREE.Vector3(-half, (i / cells) * SIZE - half, half), (i / cells - 0.5) * range);
-    }
-    return labels;
+    face((u, v) => [u, v, -h]); // back
+    face((u, v) => [-h, v, u]); // left
+    face((u, v) => [u, -h, v]); // floor
+    const cellGeometry = new THREE.BufferGeometry();
+    cellGeometry.setAttribute("position", new THREE.Float32BufferAttribute(cells, 3));
+    const cellMaterial = new THREE.LineBasicMaterial({ color: CELL_LINE_COLOR });
+    const cellLines = new THREE.LineSegments(cellGeometry, cellMaterial);
+
+    // The outline: the six edges where the three faces meet the open sides.
+    const corners: Array<[number, number, number]> = [
+      [-h, h, h],
+      [-h, -h, h],
+      [h, -h, h],
+      [h, -h, -h],
+      [h, h, -h],
+      [-h, h, -h],
+    ];
+    const outline: number[] = [];
+    corners.forEach((corner, i) => {
+      outline.push(...corner, ...(corners[(i + 1) % corners.length] as number[]));
+    });
+    const outlineLines = new LineSegments2(
+      new LineSegmentsGeometry().setPositions(outline),
+      new LineMaterial({ color: this.settings.axesColor, linewidth: this.settings.axesWidth }),
+    );
+    outlineLines.renderOrder = 1; // over the cell lines it overlaps
+    const cube = new THREE.Group();
+    cube.add(cellLines, outlineLines);
+    return cube;
   }
 
-  private setLabel(element: HTMLSpanElement, value: number): void {
-    element.textContent = `${this.grid.labelPrefix}${value.toPrecision(2)}${this.grid.labelSuffix}`;
+  /**
+   * One label per grid line along three edges of the front: x along the bottom front edge
+   * (but its left end), y up the front left edge, z along the bottom right edge (but its front
+   * end), as the original places them.
+   */
+  private makeLabels(): void {
+    const h = GRID_SIZE / 2;
+    const n = this.settings.numCellsPerAxis;
+    const at = (i: number): number => -h + (i * GRID_SIZE) / n;
+    const add = (axis: AxisLabel["axis"], x: number, y: number, z: number): void => {
+      const element = document.createElement("span");
+      element.className = "landmark-label-js";
+      this.container.append(element);
+      this.labels.push({ element, axis, position: new THREE.Vector3(x, y, z) });
+    };
+    for (let i = 1; i <= n; i++) add("x", at(i), -h, h);
+    for (let i = 0; i <= n; i++) add("y", -h, at(i), h);
+    for (let i = 0; i < n; i++) add("z", h, -h, at(i));
   }
+
+  /** Each label's text: the world coordinate (landmark units) of its grid line. */
+  private setLabels(): void {
+    const unit = GRID_SIZE / this.settings.range;
+    for (const { element, axis, position } of this.labels) {
+      // The scene flips y and z (see `toScene`).
+      const grid = (axis === "x" ? position.x : -position[axis]) / unit;
+      const world = grid / this.scale + this.origin[axis];
+      const text = (Math.abs(world) < 1e-9 ? 0 : world).toPrecision(2);
+      element.textContent = `${this.settings.labelPrefix}${text}${this.settings.labelSuffix}`;
+    }
+  }
+}
+
+/** `updateLandmarks`'s connections as colour groups (a plain list is one default group). */
+function connectionGroups(
+  connections: ConnectionList | ColorMap<Connection>,
+): ColorMap<Connection> {
+  const first = connections[0];
+  if (first === undefined) return [];
+  if (Array.isArray(first)) return [{ color: undefined, list: connections as ConnectionList }];
+  return connections as ColorMap<Connection>;
 }
