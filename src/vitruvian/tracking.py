@@ -39,6 +39,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -192,25 +193,10 @@ class PoseTracker:
         """
         self._check_open("process")
         self.pipeline._check_open("process")
-        image, now, look_at, tracking = self._begin(image, timestamp_us, roi)
-        result = None
-        if look_at is not None:
-            result = self.pipeline.landmarks_from_roi(image, look_at)
-            if result is None:
-                self._lose_track()
-        if result is None:
-            result = self.pipeline.process(image)
-            tracking = False
-        return self._finish(result, now, image, tracking)
+        return _track([self], [self._begin(image, timestamp_us, roi)], batched=False)[0]
 
-    def _begin(
-        self, image: np.ndarray, timestamp_us: int | None, roi: RoiLike | None
-    ) -> tuple[np.ndarray, int, NormalizedRect | None, bool]:
-        """Start a frame: check it, advance the clock, and say where to look.
-
-        Returns ``(image, now_us, region or None for the detector, whether the region is the
-        tracked one)``.
-        """
+    def _begin(self, image: np.ndarray, timestamp_us: int | None, roi: RoiLike | None) -> _Frame:
+        """Start a frame: check it, advance the clock, and say where to look."""
         image = as_rgb_image(image)
         height, width = image.shape[:2]
         if roi is not None:
@@ -222,20 +208,18 @@ class PoseTracker:
             self._size = (width, height)
         if roi is not None:
             self._roi = roi
-            return image, now, roi, False
-        return image, now, self._roi, self._roi is not None
+            return _Frame(image, now, roi, False)
+        return _Frame(image, now, self._roi, self._roi is not None)
 
-    def _finish(
-        self, result: PoseResult | None, now: int, image: np.ndarray, tracked: bool
-    ) -> PoseResult | None:
+    def _finish(self, result: PoseResult | None, frame: _Frame, tracked: bool) -> PoseResult | None:
         """End a frame with the pipeline's result: smooth it and set the next region."""
         if result is None:
             self._lose_track()
             return None
         if tracked:
             self._tracked += 1
-        height, width = image.shape[:2]
-        return self._smooth(result, now, width, height)
+        height, width = frame.image.shape[:2]
+        return self._smooth(result, frame.now_us, width, height)
 
     def reset(self) -> None:
         """Start a new stream: forget the tracked ROI, the filters' past and the clock.
@@ -375,32 +359,65 @@ def track_batch(
     pipeline._check_open("process_batch")
 
     images = [as_rgb_image(image) for image in images]
-    begun = [
+    frames = [
         t._begin(image, ts, None)
         for t, image, ts in zip(trackers, images, timestamps_us, strict=True)
     ]
-    results: list[PoseResult | None] = [None] * len(trackers)
-    tracked = [False] * len(trackers)
-    with_roi = [i for i, (_, _, roi, _) in enumerate(begun) if roi is not None]
+    return _track(trackers, frames, batched=True)
+
+
+class _Frame(NamedTuple):
+    """A frame begun by :meth:`PoseTracker._begin`."""
+
+    image: np.ndarray
+    now_us: int
+    #: where the landmark model looks first; ``None``: run the detector.
+    roi: NormalizedRect | None
+    #: whether ``roi`` is the region tracked from the previous frame (not the caller's).
+    tracked: bool
+
+
+def _track(
+    trackers: Sequence[PoseTracker], frames: Sequence[_Frame], batched: bool
+) -> list[PoseResult | None]:
+    """The detector-or-track step for one begun frame per tracker (all on one pipeline).
+
+    The frames with a region run the landmark model on it; where it finds no pose, tracking is
+    lost (the filters restart) and the frame joins those without a region, which run the
+    detector and the landmark model on its region, on the same frame. Then each result is
+    smoothed and sets its tracker's next region. ``batched``: one model call per stage for all
+    the frames (:meth:`~vitruvian.pipeline.PosePipeline.process_batch`); otherwise frame by
+    frame (``landmarks_from_roi`` and ``process``, which write each crop straight into the
+    model's input).
+    """
+    pipeline = trackers[0].pipeline
+    results: list[PoseResult | None] = [None] * len(frames)
+    tracked = [False] * len(frames)
+    with_roi = [(i, frame.roi) for i, frame in enumerate(frames) if frame.roi is not None]
     if with_roi:
-        found = pipeline.process_batch(
-            [begun[i][0] for i in with_roi], [begun[i][2] for i in with_roi]
-        )
-        for i, result in zip(with_roi, found, strict=True):
+        images = [frames[i].image for i, _ in with_roi]
+        rois = [roi for _, roi in with_roi]
+        if batched:
+            found = pipeline.process_batch(images, rois)
+        else:
+            found = list(map(pipeline.landmarks_from_roi, images, rois))
+        for (i, _), result in zip(with_roi, found, strict=True):
             if result is None:
                 trackers[i]._lose_track()
             else:
-                results[i], tracked[i] = result, begun[i][3]
+                results[i], tracked[i] = result, frames[i].tracked
     to_detect = [i for i, result in enumerate(results) if result is None]
     if to_detect:
-        found = pipeline.process_batch([begun[i][0] for i in to_detect])
+        images = [frames[i].image for i in to_detect]
+        if batched:
+            found = pipeline.process_batch(images)
+        else:
+            found = list(map(pipeline.process, images))
         for i, result in zip(to_detect, found, strict=True):
             results[i] = result
     return [
-        t._finish(result, now, image, was_tracked)
-        for t, result, (image, now, _, _), was_tracked in zip(
-            trackers, results, begun, tracked, strict=True
-        )
+        t._finish(result, frame, was_tracked)
+        for t, result, frame, was_tracked in zip(trackers, results, frames, tracked, strict=True)
     ]
 
 
