@@ -103,6 +103,19 @@ def body_tilt_deg(world_landmarks: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(abs(torso[1]), np.hypot(torso[0], torso[2]))))
 
 
+def get_exercise(exercise: str | Exercise) -> Exercise:
+    """``exercise`` itself, or the :data:`EXERCISES` entry of that name.
+
+    Raises:
+        ValueError: an unknown name (the message lists the known ones).
+    """
+    if not isinstance(exercise, str):
+        return exercise
+    if exercise not in EXERCISES:
+        raise ValueError(f"unknown exercise {exercise!r}; choose from {', '.join(EXERCISES)}")
+    return EXERCISES[exercise]
+
+
 def exercise_angle(world_landmarks: np.ndarray, exercise: str | Exercise) -> float | None:
     """The watched angle of one pose, in degrees (see the module docstring), or ``None`` when
     the exercise does not apply to this posture (push-ups with the body upright).
@@ -112,7 +125,7 @@ def exercise_angle(world_landmarks: np.ndarray, exercise: str | Exercise) -> flo
             weights the sides.
         exercise: a name of :data:`EXERCISES` or an :class:`Exercise`.
     """
-    spec = EXERCISES[exercise] if isinstance(exercise, str) else exercise
+    spec = get_exercise(exercise)
     lm = np.asarray(world_landmarks, dtype=np.float64)
     if spec.max_tilt_deg is not None and body_tilt_deg(lm) > spec.max_tilt_deg:
         return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Generic, TypeVar
 
-from vitruvian.classify.angles import EXERCISES, Exercise
+from vitruvian.classify.angles import Exercise, get_exercise
 from vitruvian.classify.events import Repetition, RepetitionBuilder
 
 __all__ = [
@@ -154,11 +154,7 @@ class AngleCounter:
         down_deg: float | None = None,
         up_deg: float | None = None,
     ) -> None:
-        if isinstance(exercise, str):
-            if exercise not in EXERCISES:
-                known = ", ".join(EXERCISES)
-                raise ValueError(f"unknown exercise {exercise!r}; choose from {known}")
-            exercise = EXERCISES[exercise]
+        exercise = get_exercise(exercise)
         self.exercise = Exercise(
             exercise.name,
             exercise.joints,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vitruvian.classify.angles import EXERCISES, Exercise, exercise_angle
+from vitruvian.classify.angles import Exercise, exercise_angle, get_exercise
 from vitruvian.classify.counter import (
     ENTER_THRESHOLD,
     EXIT_THRESHOLD,
@@ -98,11 +98,7 @@ class ExerciseCounter:
         exit_threshold: float = EXIT_THRESHOLD,
         smoothing: EMASmoothing | None = None,
     ) -> None:
-        if isinstance(exercise, str):
-            if exercise not in EXERCISES:
-                known = ", ".join(EXERCISES)
-                raise ValueError(f"unknown exercise {exercise!r}; choose from {known}")
-            exercise = EXERCISES[exercise]
+        exercise = get_exercise(exercise)
         self.exercise = exercise
         self.classifier = classifier
         self.track_id = track_id

@@ -120,15 +120,8 @@ class RunOptions:
 
     def pose_options(self, static: bool) -> PoseOptions:
         """The Pose options of a source that runs in static mode (``static``) or video mode."""
-        return PoseOptions(
-            static_image_mode=static,
-            model_complexity=self.model_complexity,
-            smooth_landmarks=self.smooth_landmarks,
-            enable_segmentation=self.enable_segmentation,
-            smooth_segmentation=self.smooth_segmentation,
-            min_detection_confidence=self.min_detection_confidence,
-            min_tracking_confidence=self.min_tracking_confidence,
-        )
+        names = PoseOptions().tracker_kwargs()  # the option names besides static_image_mode
+        return PoseOptions(static_image_mode=static, **{n: getattr(self, n) for n in names})
 
 
 @dataclass
