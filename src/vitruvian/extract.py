@@ -62,7 +62,7 @@ from vitruvian.io.sources import (
     display_name,
     probe_video,
 )
-from vitruvian.tracking import PoseTracker, track_batch
+from vitruvian.tracking import PoseTracker, seconds_to_us, track_batch
 from vitruvian.types import PoseResult
 
 __all__ = [
@@ -308,7 +308,7 @@ class PoseExtractor:
         try:
             for frame in frames:
                 info = _frame_info(frame)
-                pose = tracker.process(frame.rgb, _frame_us(frame))
+                pose = tracker.process(frame.rgb, seconds_to_us(frame.timestamp_s))
                 del frame  # do not hold the pixels while the consumer works
                 yield info, pose
         finally:
@@ -399,12 +399,12 @@ class PoseExtractor:
                 open_next()
                 if not step:
                     continue
+                infos = [_frame_info(frame) for _, frame in step]
                 poses = track_batch(
                     [tracker for tracker, _ in step],
                     [frame.rgb for _, frame in step],
-                    [_frame_us(frame) for _, frame in step],
+                    [seconds_to_us(frame.timestamp_s) for _, frame in step],
                 )
-                infos = [_frame_info(frame) for _, frame in step]
                 del step  # do not hold the pixels while the consumer works
                 yield from zip(infos, poses, strict=True)
         finally:
@@ -431,12 +431,6 @@ def _frame_info(frame: Frame) -> FrameInfo:
     assert frame.timestamp_s is not None  # always set for video files
     height, width = frame.rgb.shape[:2]
     return FrameInfo(frame.source, frame.index, frame.timestamp_s, width, height)
-
-
-def _frame_us(frame: Frame) -> int:
-    """The microseconds of ``Pose.process(rgb, timestamp=seconds)``, for equal results."""
-    assert frame.timestamp_s is not None
-    return round(float(frame.timestamp_s) * 1e6)
 
 
 def extract_video(

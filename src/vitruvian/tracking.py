@@ -366,6 +366,23 @@ def track_batch(
     return _track(trackers, frames, batched=True)
 
 
+def seconds_to_us(timestamp: object) -> int:
+    """A frame time in seconds as the integer microseconds :meth:`PoseTracker.process` takes
+    (``Pose.process(image, timestamp=seconds)`` and the extractor convert the same way, so that
+    their results are equal).
+
+    Raises:
+        TypeError: not a real number.
+        ValueError: not finite.
+    """
+    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
+        raise TypeError(f"timestamp must be a number of seconds, got {timestamp!r}")
+    seconds = float(timestamp)
+    if not math.isfinite(seconds):
+        raise ValueError(f"timestamp must be a finite number of seconds, got {seconds}")
+    return round(seconds * 1e6)
+
+
 class _Frame(NamedTuple):
     """A frame begun by :meth:`PoseTracker._begin`."""
 

@@ -16,8 +16,6 @@ Runs MediaPipe Pose code unchanged after ``import vitruvian as mp``::
 from __future__ import annotations
 
 import enum
-import math
-import numbers
 import threading
 from collections.abc import Sequence
 from types import TracebackType
@@ -315,7 +313,9 @@ class Pose:
         if timestamp is not None and timestamp_us is not None:
             raise ValueError("give timestamp (seconds) or timestamp_us (microseconds), not both")
         if timestamp is not None:
-            timestamp_us = _seconds_to_us(timestamp)
+            from vitruvian.tracking import seconds_to_us  # loaded by __init__ already
+
+            timestamp_us = seconds_to_us(timestamp)
         with self._lock:
             if self._closed:
                 raise RuntimeError(
@@ -402,21 +402,6 @@ class Pose:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _seconds_to_us(timestamp: object) -> int:
-    """A ``timestamp=`` in seconds as integer microseconds.
-
-    Raises:
-        TypeError: not a real number.
-        ValueError: not finite.
-    """
-    if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
-        raise TypeError(f"timestamp must be a number of seconds, got {timestamp!r}")
-    seconds = float(timestamp)
-    if not math.isfinite(seconds):
-        raise ValueError(f"timestamp must be a finite number of seconds, got {seconds}")
-    return round(seconds * 1e6)
 
 
 def _checked_roi(image: np.ndarray, roi: RoiLike) -> tuple[np.ndarray, NormalizedRect]:
