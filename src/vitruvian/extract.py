@@ -362,19 +362,12 @@ class PoseExtractor:
         handed to it and dropped, and the others go on; without, the error is raised.
         ``skip_undecodable`` is :meth:`~vitruvian.io.sources.Source.frames`'s."""
         pending = list(reversed(sources))  # pop() takes them in the order given
-        pipeline = self.tracker.pipeline
         slots: list[tuple[PoseTracker, Generator[Frame, None, None]]] = []
 
         def open_next() -> None:
             while pending and len(slots) < batch_size:
-                source = pending.pop()
-                tracker = PoseTracker(
-                    smooth_landmarks=self.tracker.smooth_landmarks,
-                    smooth_segmentation=self.tracker.smooth_segmentation,
-                    pipeline=pipeline,
-                )
-                frames = source.frames(max_frames, skip_undecodable=skip_undecodable)
-                slots.append((tracker, prefetch(frames, self.queue_size)))
+                frames = pending.pop().frames(max_frames, skip_undecodable=skip_undecodable)
+                slots.append((self.tracker.sibling(), prefetch(frames, self.queue_size)))
 
         def next_frame(slot: tuple[PoseTracker, Generator[Frame, None, None]]) -> Frame | None:
             try:

@@ -168,6 +168,16 @@ class PoseTracker:
             landmark_runs=self.pipeline.stats.landmark_runs,
         )
 
+    def sibling(self) -> PoseTracker:
+        """A new tracker for another stream on this tracker's pipeline, with the same smoothing
+        options and a fresh state: one of the streams :func:`track_batch` runs together with
+        this one. It does not close the shared pipeline."""
+        return PoseTracker(
+            smooth_landmarks=self.smooth_landmarks,
+            smooth_segmentation=self.smooth_segmentation,
+            pipeline=self.pipeline,
+        )
+
     def process(
         self, image: np.ndarray, timestamp_us: int | None = None, roi: RoiLike | None = None
     ) -> PoseResult | None:
