@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from vitruvian.image_input import as_rgb_image
 from vitruvian.options import check_confidence, check_model_complexity
 from vitruvian.solutions.landmarks import LandmarkList, NormalizedLandmarkList
 
 if TYPE_CHECKING:
     from vitruvian.pipeline import PipelineStats, PosePipeline, RoiLike
     from vitruvian.tracking import PoseTracker, TrackerStats
-    from vitruvian.types import NormalizedRect, PoseResult
+    from vitruvian.types import PoseResult
 
 __all__ = [
     "POSE_CONNECTIONS",
@@ -325,8 +324,6 @@ class Pose:
             if self._tracker is not None:
                 return self._to_outputs(self._tracker.process(image, timestamp_us, roi))
             assert self._pipeline is not None
-            if roi is not None:
-                image, roi = _checked_roi(image, roi)
             return self._to_outputs(self._pipeline.process(image, roi))
 
     def process_batch(self, images: Sequence[np.ndarray]) -> list[PoseSolutionOutputs]:
@@ -402,17 +399,3 @@ class Pose:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _checked_roi(image: np.ndarray, roi: RoiLike) -> tuple[np.ndarray, NormalizedRect]:
-    """The validated image and ``roi=`` as a usable :class:`~vitruvian.types.NormalizedRect`.
-
-    Raises:
-        TypeError, ValueError: as :func:`vitruvian.image_input.as_rgb_image` for the image;
-            an unusable ROI (see :func:`~vitruvian.calculators.detection_to_roi.check_roi`).
-    """
-    from vitruvian.pipeline import resolve_roi
-
-    rgb = as_rgb_image(image)
-    height, width = rgb.shape[:2]
-    return rgb, resolve_roi(roi, width, height)
