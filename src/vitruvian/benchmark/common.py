@@ -48,7 +48,6 @@ def find_data_dir(cwd: Path | None = None) -> Path | None:
 DEFAULT_DATA_DIR = find_data_dir()
 #: Image folders (relative to the data directory) whose ``*.jpg`` files are benchmarked.
 IMAGE_FOLDERS = ("coco/images", "mmpose")
-#: The reference-side worker, run by file path with the reference Python.
 #: The video benchmarked in video, extraction and soak modes, relative to the data directory.
 DEFAULT_VIDEO = Path("video") / "pose_squats.mp4"
 
@@ -295,14 +294,14 @@ def max_or_none(values: Sequence[float | None]) -> float | None:
 class MediaPipeWorker(ReferencePython):
     """MediaPipe's ``Pose`` in the reference Python, timed: one long-lived worker
     (:mod:`vitruvian.reference.worker`) serves every section and decodes the images and the
-    video itself, once. Errors are :class:`BenchError`.
+    video itself, once. Errors are :class:`BenchError`, ending with the worker's stderr.
 
     Args:
         python: the reference interpreter (with ``mediapipe`` installed).
     """
 
     def __init__(self, python: str) -> None:
-        super().__init__(python, error=BenchError)
+        super().__init__(python, error=BenchError, stderr_in_errors=True)
 
     def load_images(self, paths: Sequence[Path]) -> list[str]:
         """Have the worker decode the images; returns the SHA-1 of each one's RGB bytes."""

@@ -580,7 +580,9 @@ def resolve_reference_python(candidate: str | None) -> str:
     Raises:
         EvalError: none given, or not found / not executable.
     """
-    return reference.resolve_reference_python(candidate, error=EvalError)
+    return reference.resolve_reference_python(
+        candidate, error=EvalError, needed_by="--compare mediapipe"
+    )
 
 
 def run_mediapipe(

@@ -5,7 +5,12 @@ request with it (the protocol is documented there).
 The interpreter is found by :func:`resolve_reference_python`: an explicit path (a command's
 ``--reference-python``), else ``$VITRUVIAN_REFERENCE_PYTHON``. Errors are
 :class:`ReferencePythonError`, or the caller's own exception class given as ``error=``, with a
-one-line message that names the interpreter and the worker's error.
+message that names the interpreter and the worker's error on one line (the worker's missing
+``mediapipe``, its error reply, or its exit status and last error line when it crashed), followed
+by the end of its stderr where the caller asks for it (``stderr_in_errors=True``).
+
+This module needs only the standard library, so that ``scripts/make_goldens.py`` can load it by
+file path without the package's dependencies.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +31,9 @@ from typing import Any
 REFERENCE_ENV_VAR = "VITRUVIAN_REFERENCE_PYTHON"
 #: The worker, run by file path in the reference interpreter.
 WORKER_PY = Path(__file__).resolve().parent / "worker.py"
+#: How much of the worker's stderr is kept for the error messages (lines, then characters).
+_TAIL_LINES = 40
+_TAIL_CHARS = 2000
 #: Quiets the native logs of MediaPipe and TensorFlow Lite in the worker.
 _QUIET_LOGS = {"GLOG_minloglevel": "2", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -34,9 +43,18 @@ class ReferencePythonError(RuntimeError):
 
 
 def resolve_reference_python(
-    candidate: str | os.PathLike[str] | None, error: type[Exception] = ReferencePythonError
+    candidate: str | os.PathLike[str] | None,
+    error: type[Exception] = ReferencePythonError,
+    *,
+    needed_by: str = "comparing with MediaPipe",
 ) -> str:
     """The reference interpreter: ``candidate``, else ``$VITRUVIAN_REFERENCE_PYTHON``; its path.
+
+    Args:
+        candidate: an explicit interpreter (a command's ``--reference-python``), or ``None``.
+        error: the exception class raised.
+        needed_by: what needs it, for the message when none is given (e.g. the option,
+            ``"--compare mediapipe"``).
 
     Raises:
         error: neither is set, or it is not found or not executable.
@@ -44,7 +62,7 @@ def resolve_reference_python(
     value = str(candidate) if candidate else os.environ.get(REFERENCE_ENV_VAR, "")
     if not value:
         raise error(
-            "comparing with MediaPipe needs a Python with mediapipe installed "
+            f"{needed_by} needs a Python with mediapipe installed "
             f"(mediapipe==0.10.14): pass --reference-python PATH/TO/python or set "
             f"{REFERENCE_ENV_VAR}"
         )
@@ -61,7 +79,13 @@ class ReferencePython:
         python: the reference interpreter (with ``mediapipe`` installed).
         error: the exception class raised on failure (a subclass of :class:`ReferencePythonError` or
             any exception taking a message), so each application reports its own error type.
-        on_progress: called with ``(done, total)`` for the worker's ``progress`` lines.
+        on_progress: called with ``(done, total)`` for the worker's ``progress`` lines (from a
+            thread that reads the worker's stderr).
+        echo_stderr: also copy the worker's other stderr lines (MediaPipe's logs, the jobs' own
+            lines) to this process's stderr as they come; they are kept for the error messages
+            either way.
+        stderr_in_errors: end the error messages with the last lines of the worker's stderr
+            (else they hold its last error line only, on one line).
     """
 
     def __init__(
@@ -70,11 +94,15 @@ class ReferencePython:
         *,
         error: type[Exception] = ReferencePythonError,
         on_progress: Callable[[int, int], None] | None = None,
+        echo_stderr: bool = False,
+        stderr_in_errors: bool = False,
     ) -> None:
         self.python = python
         self._error = error
         self._on_progress = on_progress
-        self._tail: collections.deque[str] = collections.deque(maxlen=40)
+        self._echo_stderr = echo_stderr
+        self._stderr_in_errors = stderr_in_errors
+        self._tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         try:
             self._proc = subprocess.Popen(
                 [python, str(WORKER_PY)],
@@ -105,10 +133,13 @@ class ReferencePython:
                     self._on_progress(int(parts[1]), int(parts[2]))
             elif line.strip():
                 self._tail.append(line.rstrip())
+                if self._echo_stderr:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
 
     def stderr_tail(self) -> str:
         """The last lines the worker wrote on stderr (MediaPipe's logs, tracebacks)."""
-        return "\n".join(self._tail)
+        return "\n".join(self._tail)[-_TAIL_CHARS:]
 
     def request(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one command (``{"cmd": ..., ...}``), wait for its reply (without ``ok``)."""
@@ -122,18 +153,24 @@ class ReferencePython:
         if not line:
             self._proc.wait(timeout=30)
             self._stderr_reader.join(timeout=5)
+            last = self._last_error()
             raise self._error(
                 f"the MediaPipe worker in {self.python} exited with status "
-                f"{self._proc.returncode}: {self._last_error()}"
+                f"{self._proc.returncode}: {last}{_hint(last)}{self._stderr_suffix()}"
             )
         reply = json.loads(line)
         if not reply.pop("ok", False):
-            hint = " (is mediapipe installed there?)" if "mediapipe" in str(reply) else ""
+            error = str(reply.get("error"))
             raise self._error(
                 f"the MediaPipe worker in {self.python} failed on {request.get('cmd')!r}: "
-                f"{reply.get('error')}{hint}"
+                f"{error}{_hint(error)}{self._stderr_suffix()}"
             )
         return reply
+
+    def _stderr_suffix(self) -> str:
+        """The end of the worker's stderr for an error message, where asked for."""
+        tail = self.stderr_tail() if self._stderr_in_errors else ""
+        return f"\nIts stderr ends with:\n{tail}" if tail else ""
 
     def _last_error(self) -> str:
         """The worker's last error line on stderr (one line, for one-line messages)."""
@@ -142,7 +179,7 @@ class ReferencePython:
         return (found or (lines[-1] if lines else "no error output")).strip()
 
     def shutdown(self) -> None:
-        """End the worker process."""
+        """End the worker process (asked to quit; killed if it does not within 30 s)."""
         if self._proc.poll() is None:
             try:
                 self.request({"cmd": "quit"})
@@ -152,7 +189,10 @@ class ReferencePython:
                 self._proc.wait()
         for stream in (self._proc.stdin, self._proc.stdout):
             if stream is not None:
-                stream.close()
+                try:
+                    stream.close()
+                except OSError:  # a request left unsent in the pipe to a worker that exited
+                    pass
         self._stderr_reader.join(timeout=5)
 
     def __enter__(self) -> ReferencePython:
@@ -174,8 +214,18 @@ def run_job(
     *,
     error: type[Exception] = ReferencePythonError,
     on_progress: Callable[[int, int], None] | None = None,
+    echo_stderr: bool = False,
 ) -> dict[str, Any]:
     """Run one job of the worker (``"eval"``, ``"goldens_image"``, ``"goldens_video"``) on
-    ``spec`` in a fresh worker; its result."""
-    with ReferencePython(python, error=error, on_progress=on_progress) as worker:
+    ``spec`` in a fresh worker; its result. The keywords are those of :class:`ReferencePython`.
+    """
+    with ReferencePython(
+        python, error=error, on_progress=on_progress, echo_stderr=echo_stderr
+    ) as worker:
         return worker.request({"cmd": job, "spec": spec})
+
+
+def _hint(error: str) -> str:
+    """What to check when the worker's error is a module missing in the reference Python."""
+    missing = "No module named" in error or "ImportError" in error
+    return " (is mediapipe installed there?)" if missing else ""

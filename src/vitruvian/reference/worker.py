@@ -156,9 +156,6 @@ class _Session:
 
     def load(self, paths: list[str]) -> dict[str, Any]:
         """Decode the images once (RGB, contiguous)."""
-        import cv2
-        import numpy as np
-
         start = time.perf_counter()
         images = []
         for path in paths:
@@ -242,9 +239,7 @@ class _Session:
     @staticmethod
     def extract(path: str, complexity: int, max_frames: int | None) -> dict[str, Any]:
         """MediaPipe's offline frame loop over a video file: decode, process, keep the rows."""
-        import cv2
         import mediapipe as mp
-        import numpy as np
 
         reset = _reset_peak_rss()
         start = time.perf_counter()
