@@ -61,9 +61,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import importlib.util
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -215,18 +215,23 @@ def _round(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _reference_client() -> ModuleType:
+    """:mod:`vitruvian.reference.client`, loaded by file path (once)."""
+    spec = importlib.util.spec_from_file_location("_reference_client", REFERENCE_CLIENT_PY)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _reference_python(arg: str | None) -> str:
     """Resolve the reference interpreter from the argument or the environment variable."""
-    candidate = arg or os.environ.get(REFERENCE_ENV_VAR)
-    if not candidate:
-        raise SystemExit(
-            "error: no reference Python given. Pass --reference-python PATH (or set "
-            f"{REFERENCE_ENV_VAR}) to a Python interpreter that has mediapipe installed."
-        )
-    resolved = shutil.which(candidate)
-    if resolved is None:
-        raise SystemExit(f"error: reference Python {candidate!r} not found or not executable")
-    return resolved
+    client = _reference_client()
+    try:
+        return str(client.resolve_reference_python(arg, needed_by="make_goldens.py"))
+    except client.ReferencePythonError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def _round_video_frame(frame: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -293,15 +298,16 @@ def _sync_dir(src: Path, dst: Path) -> bool:
     return True
 
 
-def _run_worker(reference: str, spec: dict[str, Any], tmp: Path) -> dict[str, Any]:
+def _run_worker(reference: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Run the reference MediaPipe on ``spec`` (its ``mode``: ``"image"`` or ``"video"``) in the
-    reference Python (:mod:`vitruvian.reference`); return its result."""
+    reference Python (:mod:`vitruvian.reference`), its stderr shown as it comes; its result."""
     job = "goldens_video" if spec.get("mode") == "video" else "goldens_image"
-    client = importlib.util.spec_from_file_location("_reference_client", REFERENCE_CLIENT_PY)
-    assert client is not None and client.loader is not None
-    module = importlib.util.module_from_spec(client)
-    client.loader.exec_module(module)
-    return module.run_job(reference, job, spec)
+    client = _reference_client()
+    try:
+        result: dict[str, Any] = client.run_job(reference, job, spec, echo_stderr=True)
+    except client.ReferencePythonError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return result
 
 
 def make_image_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
@@ -323,7 +329,7 @@ def make_image_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
             "min_side": MIN_SIDE,
             "inputs": inputs,
         }
-        worker = _run_worker(reference, spec, Path(tmp))
+        worker = _run_worker(reference, spec)
         # Replace the old masks only once the worker has succeeded; other folders under masks/
         # (the video goldens') are left alone.
         masks_changed = False
@@ -394,7 +400,7 @@ def make_video_goldens(reference: str, data_dir: Path, out_dir: Path) -> None:
             "runs": runs,
             "timing_runs": timing_runs,
         }
-        worker = _run_worker(reference, spec, Path(tmp))
+        worker = _run_worker(reference, spec)
         masks_changed = _sync_dir(new_masks_dir, masks_dir)
 
     version = worker["versions"]["mediapipe"]
