@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from vitruvian.models.assets.cache import file_sha256
+
 __all__ = [
     "NpmSettings",
     "RegistryError",
@@ -386,8 +388,6 @@ def download_tarball(
     try:
         with os.fdopen(fd, "wb") as out:
             _stream(request, settings, out, url, size, progress)
-        from vitruvian.models.assets import file_sha256
-
         digest, got = file_sha256(tmp)
         if (digest, got) != (sha256, size):
             raise RegistryError(

