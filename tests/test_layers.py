@@ -4,10 +4,13 @@ From the bottom: plain helpers and the graph's pure steps (``calculators``), the
 (files, runtimes, backends, conversion), the graph (``pipeline``, ``tracking``), the
 MediaPipe-compatible shell (``solutions``), inputs and outputs with extraction, the applications
 (evaluation, benchmarks, the reference bridge, the web site, classification), and the command
-line. A module may import its own layer and those below.
+line. A module may import its own layer and those below; in the bottom layer, the helpers import
+nothing of ``vitruvian`` and ``calculators`` only ``types``.
 
 Checked two ways: statically, every ``import`` of every module (those inside functions too), and
-at run time, importing a layer in a fresh interpreter loads nothing above it.
+at run time, importing a layer in a fresh interpreter loads nothing above it. Nothing in the
+repository imports the deprecated ``vitruvian.conversion`` (it warns; its place is
+``vitruvian.models.conversion``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "vitruvian"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "vitruvian"
 
 #: Each top-level module or subpackage of ``vitruvian`` and its layer (bottom 0).
 LAYERS: dict[str, int] = {
@@ -47,6 +51,15 @@ LAYERS: dict[str, int] = {
     "cli": 6,
     **dict.fromkeys(("__init__", "__main__"), 7),
 }
+
+#: What each module of the bottom layer may import besides itself.
+BOTTOM_IMPORTS: dict[str, frozenset[str]] = {
+    **{top: frozenset() for top, layer in LAYERS.items() if layer == 0},
+    "calculators": frozenset({"types"}),
+}
+
+#: The deprecated shim of ``vitruvian.models.conversion``.
+DEPRECATED = "vitruvian.conversion"
 
 
 def _top(module: str) -> str:
@@ -96,6 +109,34 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
     assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
 
 
+def test_the_bottom_layer_imports_only_what_it_may() -> None:
+    wrong = []
+    for name, path in _modules():
+        top = _top(name)
+        if LAYERS[top] != 0:
+            continue
+        for imported, line in _imports(path):
+            other = _top(imported)
+            if other != top and other not in BOTTOM_IMPORTS[top]:
+                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports {imported}")
+    assert not wrong, "the bottom layer imports more than it may:\n" + "\n".join(wrong)
+
+
+def test_nothing_imports_the_deprecated_conversion_path() -> None:
+    """Only the shim itself; the package, its tests and scripts use the new place."""
+    shim = PACKAGE / "conversion"
+    old = []
+    for folder in (PACKAGE, ROOT / "tests", ROOT / "scripts"):
+        for path in sorted(folder.rglob("*.py")):
+            if path.is_relative_to(shim):
+                continue
+            for imported, line in _imports(path):
+                if imported == DEPRECATED or imported.startswith(f"{DEPRECATED}."):
+                    old.append(f"{path.relative_to(ROOT)}:{line} imports {imported}")
+    fix = f"import vitruvian.models.conversion instead of {DEPRECATED}"
+    assert not old, fix + ":\n" + "\n".join(old)
+
+
 @pytest.mark.parametrize(
     "module",
     [
@@ -106,6 +147,7 @@ def test_no_module_imports_a_layer_above_its_own() -> None:
         "vitruvian.tracking",
         "vitruvian.solutions.pose",
         "vitruvian.io",
+        "vitruvian.cli",
     ],
 )
 def test_importing_a_layer_loads_nothing_above_it(module: str) -> None:
@@ -118,8 +160,13 @@ def test_importing_a_layer_loads_nothing_above_it(module: str) -> None:
         [sys.executable, "-c", code, module], capture_output=True, text=True, check=True
     ).stdout
     loaded = {_top(name) for name in json.loads(out)}
-    above = sorted(top for top in loaded if LAYERS[top] > LAYERS[_top(module)])
+    mine = _top(module)
+    above = sorted(top for top in loaded if LAYERS[top] > LAYERS[mine])
     assert not above, f"importing {module} loads {above}"
+    if LAYERS[mine] == 0:
+        extra = sorted(loaded - {mine, *BOTTOM_IMPORTS[mine]})
+        assert not extra, f"importing {module} loads {extra}"
+    assert _top(DEPRECATED) not in loaded, f"importing {module} loads {DEPRECATED}"
 
 
 def test_the_old_conversion_path_still_imports_with_a_warning() -> None:
