@@ -26,7 +26,7 @@ the image's size but its results); the compatible
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -45,6 +45,12 @@ from vitruvian.calculators.letterbox_removal import (
     remove_landmark_letterbox,
 )
 from vitruvian.calculators.non_max_suppression import weighted_non_max_suppression
+from vitruvian.calculators.person_boxes import (
+    blank_boxes,
+    box_iou,
+    box_overlap_of_smaller,
+    landmark_box,
+)
 from vitruvian.calculators.refine_from_heatmap import refine_from_heatmap
 from vitruvian.calculators.segmentation import mask_to_image, tensor_to_mask
 from vitruvian.calculators.ssd_anchors import POSE_DETECTOR_ANCHORS, generate_anchors
@@ -77,6 +83,32 @@ class PipelineStats:
     landmark_runs: int = 0
 
 
+#: Detector rounds of :meth:`PosePipeline.process_all` with the built-in detector: each round
+#: blanks out the people found so far and runs the detector again (on the 14 ``mmpose`` photos
+#: the first round finds 15 people, four rounds 26; no photo needs a fifth).
+DETECTOR_ROUNDS = 4
+#: A pose whose landmark box overlaps a pose already found by more than this IoU...
+DUPLICATE_IOU = 0.4
+#: ...or lies this much (share of the smaller box) inside it is the same person again.
+DUPLICATE_OVERLAP = 0.6
+
+#: A person detector for :meth:`PosePipeline.process_all`: RGB ``(H, W, 3)`` uint8 image in,
+#: ``(boxes, scores)`` out: ``(K, 4)`` person boxes ``[x_min, y_min, x_max, y_max]`` in pixels
+#: and ``(K,)`` scores in [0, 1].
+PersonDetector = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def is_duplicate(box: np.ndarray, known: Sequence[np.ndarray]) -> bool:
+    """Whether a person's pixel box (:func:`landmark_box`) is a person in ``known`` again."""
+    if not len(known):
+        return False
+    stacked = np.asarray(known, np.float64)
+    return bool(
+        box_iou(box, stacked).max() > DUPLICATE_IOU
+        or box_overlap_of_smaller(box, stacked).max() > DUPLICATE_OVERLAP
+    )
+
+
 #: What ``roi=`` accepts: a rotated rect, or a person box ``[x_min, y_min, x_max, y_max]`` (px).
 RoiLike = NormalizedRect | Sequence[float] | np.ndarray
 
@@ -96,6 +128,31 @@ def resolve_roi(roi: RoiLike, image_width: int, image_height: int) -> Normalized
             f"got {roi!r}"
         )
     return check_roi(box_to_roi(values, image_width, image_height), image_width, image_height)
+
+
+def _external_detections(
+    person_detector: PersonDetector, image: np.ndarray
+) -> list[tuple[NormalizedRect, Detection]]:
+    """A :data:`PersonDetector`'s boxes as landmark-model regions, highest score first."""
+    height, width = image.shape[:2]
+    boxes, scores = person_detector(image)
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4) if len(boxes) else np.empty((0, 4))
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    if len(boxes) != len(scores):
+        raise ValueError(
+            f"person_detector returned {len(boxes)} boxes but {len(scores)} scores; it must "
+            "return (boxes (K, 4) as [x_min, y_min, x_max, y_max] pixels, scores (K,))"
+        )
+    scale = np.array([width, height, width, height], np.float64)
+    out = []
+    for i in np.argsort(-scores, kind="stable"):
+        detection = Detection(
+            box=(boxes[i] / scale).astype(np.float32),
+            keypoints=np.empty((0, 2), np.float32),
+            score=float(scores[i]),
+        )
+        out.append((resolve_roi(boxes[i], width, height), detection))
+    return out
 
 
 class PosePipeline:
@@ -209,6 +266,137 @@ class PosePipeline:
         roi = detection_to_roi(detections[0].keypoints, width, height)
         result = self.landmarks_from_roi(image, roi)
         return None if result is None else replace(result, detection=detections[0])
+
+    def process_all(
+        self,
+        image: np.ndarray,
+        max_poses: int = 5,
+        *,
+        rois: Sequence[RoiLike] | None = None,
+        person_detector: PersonDetector | None = None,
+    ) -> list[PoseResult]:
+        """Every person in an RGB image, up to ``max_poses``, most confident detection first.
+
+        With the built-in detector, each detection above ``min_detection_confidence`` (after
+        non-maximum suppression) is a candidate; then the people found are blanked out and the
+        detector runs again, up to :data:`DETECTOR_ROUNDS` rounds, which finds people the
+        first pass misses next to a more prominent one. All of a round's crops go through the
+        landmark model in one batched call. A pose whose landmark box overlaps one already
+        found is the same person again and is dropped (:func:`is_duplicate`).
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB.
+            max_poses: at most this many people (>= 1). ``max_poses=1`` is :meth:`process`.
+            rois: skip detection: look for one person in each of these regions (person boxes
+                in pixels or :class:`~vitruvian.types.NormalizedRect`); duplicates are still
+                dropped, the order is kept.
+            person_detector: find people with this callable instead of the built-in detector
+                (one round; see :data:`PersonDetector`); e.g. with Ultralytics YOLO::
+
+                    def yolo_people(rgb):
+                        boxes = yolo(rgb, classes=[0], verbose=False)[0].boxes
+                        return boxes.xyxy.cpu().numpy(), boxes.conf.cpu().numpy()
+
+                    people = pipeline.process_all(rgb, 10, person_detector=yolo_people)
+
+                Each result's ``detection`` then holds the person box (normalised) and score,
+                with no keypoints.
+
+        Returns:
+            The poses, at most ``max_poses``, each with its ``detection`` (``None`` for
+            ``rois``).
+
+        Raises:
+            RuntimeError: the pipeline has been closed.
+            ValueError: ``max_poses`` < 1, a bad ``roi``, or boxes and scores from
+                ``person_detector`` that do not match.
+        """
+        self._check_open("process_all")
+        if isinstance(max_poses, bool) or not isinstance(max_poses, int) or max_poses < 1:
+            raise ValueError(f"max_poses must be an integer >= 1, got {max_poses!r}")
+        image = as_rgb_image(image)
+        height, width = image.shape[:2]
+        if rois is not None:
+            found = self._new_people(image, [(resolve_roi(r, width, height), None) for r in rois])
+            return found[:max_poses]
+        if person_detector is not None:
+            candidates = _external_detections(person_detector, image)
+            return self._new_people(image, candidates, limit=max_poses)
+        if max_poses == 1:
+            result = self.process(image)
+            return [] if result is None else [result]
+        found = self.find_people(image, [], max_poses)
+        found.sort(key=lambda r: -r.detection.score if r.detection is not None else 0.0)
+        return found
+
+    def find_people(
+        self,
+        image: np.ndarray,
+        known_boxes: Sequence[np.ndarray],
+        max_new: int,
+        rounds: int = DETECTOR_ROUNDS,
+    ) -> list[PoseResult]:
+        """People in ``image`` other than those in ``known_boxes``, with the built-in detector.
+
+        The known people (pixel boxes, e.g. the tracked people's :func:`landmark_box`) are
+        blanked out before the first detector round, then each round also blanks out the
+        people it found; it stops after ``rounds`` rounds, a round that finds nobody new, or
+        ``max_new`` people. Used by :meth:`process_all` and by the multi-person tracker.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB (already checked).
+            known_boxes: pixel boxes of people already found.
+            max_new: at most this many new people.
+            rounds: at most this many detector runs.
+
+        Returns:
+            The new people (each with its ``detection``), in the order found.
+        """
+        height, width = image.shape[:2]
+        known = [np.asarray(b, np.float64) for b in known_boxes]
+        found: list[PoseResult] = []
+        searched = blank_boxes(image, known) if known else image
+        for _ in range(rounds):
+            if len(found) >= max_new:
+                break
+            candidates = [
+                (detection_to_roi(d.keypoints, width, height), d) for d in self.detect(searched)
+            ]
+            new = self._new_people(image, candidates, known, max_new - len(found))
+            if not new:
+                break
+            found += new
+            known += [landmark_box(r.landmarks, width, height) for r in new]
+            searched = blank_boxes(image, known)
+        return found
+
+    def _new_people(
+        self,
+        image: np.ndarray,
+        candidates: Sequence[tuple[NormalizedRect, Detection | None]],
+        known: list[np.ndarray] | None = None,
+        limit: int | None = None,
+    ) -> list[PoseResult]:
+        """The landmark model on every candidate region (one batched call), keeping the poses
+        that are not a person of ``known`` or of an earlier candidate, at most ``limit``."""
+        if not candidates:
+            return []
+        height, width = image.shape[:2]
+        known = [] if known is None else known
+        results = self.process_batch([image] * len(candidates), [roi for roi, _ in candidates])
+        people: list[PoseResult] = []
+        boxes = list(known)
+        for result, (_, detection) in zip(results, candidates, strict=True):
+            if result is None:
+                continue
+            box = landmark_box(result.landmarks, width, height)
+            if is_duplicate(box, boxes):
+                continue
+            boxes.append(box)
+            people.append(result if detection is None else replace(result, detection=detection))
+            if limit is not None and len(people) >= limit:
+                break
+        return people
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Run the person detector (``PoseDetectionCpu``) on an RGB image.

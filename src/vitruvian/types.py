@@ -65,6 +65,9 @@ class PoseResult:
         presence_score: the landmark model's pose-presence probability in [0, 1].
         detection: the detection the ROI came from (``None`` when the ROI was given or tracked).
         auxiliary_landmarks: ``(2, 5)`` float32, the alignment points used for tracking.
+        person_id: in video mode, the tracked person's ID: an integer that stays with the
+            person while tracked and is never reused within a stream; in static mode with
+            several people, the rank (0 for the most confident); ``None`` otherwise.
     """
 
     landmarks: np.ndarray
@@ -74,3 +77,4 @@ class PoseResult:
     presence_score: float
     detection: Detection | None = None
     auxiliary_landmarks: np.ndarray | None = None
+    person_id: int | None = None
