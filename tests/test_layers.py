@@ -44,7 +44,7 @@ LAYERS: dict[str, int] = {
         0,
     ),
     **dict.fromkeys(("models", "conversion"), 1),
-    **dict.fromkeys(("pipeline", "tracking"), 2),
+    **dict.fromkeys(("pipeline", "tracking", "people_tracking"), 2),
     "solutions": 3,
     **dict.fromkeys(("io", "extract"), 4),
     **dict.fromkeys(("eval", "benchmark", "reference", "web", "classify"), 5),

@@ -1,7 +1,7 @@
-"""The Pose options, declared once: :class:`PoseOptions` (MediaPipe's seven ``Pose`` options,
-validated), their help texts (:data:`OPTION_HELP`, which the command line's flags are built
-from), and the checks :class:`~vitruvian.pipeline.PosePipeline` and the MediaPipe-compatible
-``Pose`` run before any model is loaded.
+"""The Pose options, declared once: :class:`PoseOptions` (MediaPipe's seven ``Pose`` options
+and ``num_poses``, validated), their help texts (:data:`OPTION_HELP`, which the command line's
+flags are built from), and the checks :class:`~vitruvian.pipeline.PosePipeline` and the
+MediaPipe-compatible ``Pose`` run before any model is loaded.
 
 ``Pose(**options.as_kwargs())``, ``PoseTracker(**options.tracker_kwargs())`` and the extractor
 take the same values, so a command, a script or a config file can hold one object.
@@ -53,7 +53,16 @@ OPTION_HELP: dict[str, str] = {
     "min_detection_confidence": "Minimum person-detector score, in [0, 1].",
     "min_tracking_confidence": "Minimum pose-presence score to keep tracking (video mode), in "
     "[0, 1].",
+    "num_poses": "Find up to this many people, each with an ID that stays with them in video "
+    "(not in MediaPipe; 1 is its single person).",
 }
+
+
+def check_num_poses(num_poses: object) -> int:
+    """``num_poses`` as an int >= 1, or a ValueError naming the argument."""
+    if isinstance(num_poses, bool) or not isinstance(num_poses, numbers.Integral) or num_poses < 1:
+        raise ValueError(f"num_poses must be an integer >= 1, got {num_poses!r}")
+    return int(num_poses)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +78,8 @@ class PoseOptions:
         smooth_segmentation: smooth the mask across frames (video mode).
         min_detection_confidence: detector score threshold in [0, 1].
         min_tracking_confidence: pose-presence score below which tracking is lost, in [0, 1].
+        num_poses: not in MediaPipe: up to this many people (keyword ``num_poses`` of ``Pose``
+            and ``PoseTracker``).
     """
 
     static_image_mode: bool = False
@@ -78,6 +89,7 @@ class PoseOptions:
     smooth_segmentation: bool = True
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    num_poses: int = 1
 
     def __post_init__(self) -> None:
         for name in (
@@ -90,13 +102,15 @@ class PoseOptions:
         object.__setattr__(self, "model_complexity", check_model_complexity(self.model_complexity))
         for name in ("min_detection_confidence", "min_tracking_confidence"):
             object.__setattr__(self, name, check_confidence(name, getattr(self, name)))
+        object.__setattr__(self, "num_poses", check_num_poses(self.num_poses))
 
     def replace(self, **changes: Any) -> PoseOptions:
         """A copy with ``changes`` (validated again)."""
         return dataclasses.replace(self, **changes)
 
     def as_kwargs(self) -> dict[str, Any]:
-        """The seven options as keyword arguments of ``Pose`` (MediaPipe's names)."""
+        """The options as keyword arguments of ``Pose`` (MediaPipe's seven names and
+        ``num_poses``)."""
         return dataclasses.asdict(self)
 
     def tracker_kwargs(self) -> dict[str, Any]:

@@ -10,11 +10,15 @@ reference MediaPipe one) and build exactly the same frames as the tests do, like
   small sub-pixel translations: a seeded, bounded random walk, the same on every platform (the
   random numbers come from a self-contained SplitMix64 generator, not from numpy's streams).
 * :func:`landmark_jitter` measures how much landmark tracks shake over a clip.
+* :func:`paste` and :func:`people_clip` build clips of several people from one-person clips,
+  each copy at a known place, so that each person's true pose is known by construction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -25,7 +29,10 @@ __all__ = [
     "JITTER_SEED",
     "JITTER_STEP_PX",
     "jitter_offsets",
+    "Layer",
     "landmark_jitter",
+    "paste",
+    "people_clip",
     "read_video_rgb",
     "still_with_jitter",
 ]
@@ -188,3 +195,74 @@ def landmark_jitter(points: np.ndarray) -> float:
         raise ValueError(f"points must be (T >= 3, K, D), got shape {points.shape}")
     second = points[2:] - 2.0 * points[1:-1] + points[:-2]
     return float(np.linalg.norm(second, axis=-1).mean())
+
+
+def paste(
+    canvas: np.ndarray, frame: np.ndarray, dx: int, alpha: np.ndarray | None = None
+) -> np.ndarray:
+    """Paste ``frame`` into ``canvas`` (same height) with its left edge at column ``dx``, in
+    place; the columns that fall outside the canvas are cut off.
+
+    Args:
+        canvas: ``(H, W, 3)`` uint8, modified.
+        frame: ``(H, w, 3)`` uint8.
+        dx: the frame's left edge in canvas columns (may be negative or beyond ``W``).
+        alpha: ``(H, w)`` float in [0, 1]: blend ``frame`` over the canvas with it (e.g. the
+            person's segmentation mask, so that only the person is pasted); ``None``: opaque.
+
+    Returns:
+        ``canvas``.
+    """
+    width = canvas.shape[1]
+    c0, c1 = max(dx, 0), min(dx + frame.shape[1], width)
+    if c1 <= c0:
+        return canvas
+    part = frame[:, c0 - dx : c1 - dx]
+    if alpha is None:
+        canvas[:, c0:c1] = part
+    else:
+        a = alpha[:, c0 - dx : c1 - dx, None].astype(np.float32)
+        under = canvas[:, c0:c1].astype(np.float32)
+        canvas[:, c0:c1] = np.rint(a * part + (1 - a) * under).astype(np.uint8)
+    return canvas
+
+
+class Layer(NamedTuple):
+    """One copy of a one-person clip in :func:`people_clip`."""
+
+    #: the copy's frames (``(H, w, 3)`` uint8 RGB each).
+    frames: Sequence[np.ndarray]
+    #: per output frame: which frame of ``frames`` is shown (``None``: the copy is absent).
+    index: Sequence[int | None]
+    #: per output frame: the copy's left edge in canvas columns.
+    dx: Sequence[int]
+    #: per frame of ``frames``: the alpha to paste it with (``None``: opaque).
+    alpha: Sequence[np.ndarray] | None = None
+
+
+def people_clip(width: int, layers: Sequence[Layer], only: int | None = None) -> list[np.ndarray]:
+    """A clip of several people: each output frame is a black ``width``-wide canvas with every
+    layer's frame pasted at its place, in order (later layers in front).
+
+    Args:
+        width: the canvas width in pixels (its height is the layers' frame height).
+        layers: the copies; all have the same number of output frames.
+        only: paste only this layer (the same canvas, alone): the one-person clip whose
+            tracked result is that person's ground truth in the full clip.
+
+    Returns:
+        The frames, C-contiguous ``(H, width, 3)`` uint8 RGB.
+    """
+    count = len(layers[0].index)
+    height = layers[0].frames[0].shape[0]
+    out = []
+    for t in range(count):
+        canvas = np.zeros((height, width, 3), np.uint8)
+        for k, layer in enumerate(layers):
+            i = layer.index[t]
+            if i is None or (only is not None and k != only):
+                continue
+            alpha = None if layer.alpha is None else layer.alpha[i]
+            paste(canvas, layer.frames[i], layer.dx[t], alpha)
+        out.append(canvas)
+    return out

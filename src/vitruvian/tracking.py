@@ -38,8 +38,8 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -57,11 +57,31 @@ from vitruvian.calculators.landmarks_smoothing import (
 )
 from vitruvian.calculators.segmentation_smoothing import smooth_segmentation
 from vitruvian.image_input import as_rgb_image
+from vitruvian.options import check_num_poses
 from vitruvian.pipeline import PosePipeline, RoiLike, resolve_roi
 from vitruvian.types import NormalizedRect, PoseResult
 
+if TYPE_CHECKING:
+    from vitruvian.people_tracking import PeopleTracker
+
 #: MediaPipe's Python solution advances its clock by this much per ``process()`` call.
 FRAME_STEP_US = 33333
+#: ``num_poses > 1``: while fewer people than wanted are tracked, look for more this often
+#: (seconds of stream time): someone who walks in is found within half a second.
+DETECT_EVERY_S = 0.5
+#: ``num_poses > 1``: a person lost for up to this long (seconds of stream time) and found
+#: again where they were lost gets their ID back.
+GRACE_PERIOD_S = 1.0
+
+
+def check_seconds(name: str, value: object) -> float:
+    """A duration in seconds as a finite float >= 0, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}")
+    seconds = float(value)
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,10 @@ class PoseTracker:
         num_threads: int | None = None,
         backend: str | None = None,
         pipeline: PosePipeline | None = None,
+        *,
+        num_poses: int = 1,
+        detect_every: float = DETECT_EVERY_S,
+        grace_period: float = GRACE_PERIOD_S,
     ) -> None:
         self._owns_pipeline = pipeline is None
         if pipeline is None:
@@ -134,12 +158,18 @@ class PoseTracker:
         self.pipeline = pipeline
         self.smooth_landmarks = bool(smooth_landmarks)
         self.smooth_segmentation = bool(smooth_segmentation)
-        self._landmarks = LandmarksSmoother(LANDMARKS_FILTER)
-        self._world = LandmarksSmoother(WORLD_LANDMARKS_FILTER)
-        self._auxiliary = LandmarksSmoother(AUXILIARY_LANDMARKS_FILTER)
-        self._visibility = VisibilitySmoother()
-        self._roi: NormalizedRect | None = None
-        self._mask: np.ndarray | None = None
+        self.num_poses = check_num_poses(num_poses)
+        self.detect_every = check_seconds("detect_every", detect_every)
+        self.grace_period = check_seconds("grace_period", grace_period)
+        self._person = PersonSmoothing(self.smooth_landmarks, self.smooth_segmentation)
+        #: The single-person track's ID (``None`` while no one is tracked) and the next new ID.
+        self._person_id: int | None = None
+        self._next_id = 0
+        self._people: PeopleTracker | None = None
+        if self.num_poses > 1:
+            from vitruvian.people_tracking import PeopleTracker  # needs scipy
+
+            self._people = PeopleTracker(self)
         self._last_us: int | None = None
         self._size: tuple[int, int] | None = None
         self._frames = 0
@@ -176,6 +206,9 @@ class PoseTracker:
             smooth_landmarks=self.smooth_landmarks,
             smooth_segmentation=self.smooth_segmentation,
             pipeline=self.pipeline,
+            num_poses=self.num_poses,
+            detect_every=self.detect_every,
+            grace_period=self.grace_period,
         )
 
     def process(
@@ -203,7 +236,43 @@ class PoseTracker:
         """
         self._check_open("process")
         self.pipeline._check_open("process")
+        if self._people is not None:
+            if roi is not None:
+                raise ValueError("roi= tracks one person; with num_poses > 1 leave it out")
+            people = self._people.process(*self._begin_people(image, timestamp_us))
+            return people[0] if people else None
         return _track([self], [self._begin(image, timestamp_us, roi)], batched=False)[0]
+
+    def process_all(self, image: np.ndarray, timestamp_us: int | None = None) -> list[PoseResult]:
+        """Track every person (up to ``num_poses``) in the next frame of the stream.
+
+        Args:
+            image, timestamp_us: as for :meth:`process`.
+
+        Returns:
+            The smoothed poses, ordered by ``person_id`` (the longest-tracked person first);
+            empty when no one is found. With ``num_poses=1`` this is ``[process(...)]``.
+
+        Raises:
+            What :meth:`process` raises.
+        """
+        self._check_open("process")
+        self.pipeline._check_open("process")
+        if self._people is not None:
+            return self._people.process(*self._begin_people(image, timestamp_us))
+        result = _track([self], [self._begin(image, timestamp_us, None)], batched=False)[0]
+        return [] if result is None else [result]
+
+    def _begin_people(self, image: np.ndarray, timestamp_us: int | None) -> tuple[_Frame, bool]:
+        """Start a multi-person frame: check it and advance the clock; True when its size
+        differs from the previous frame's (every track then ends)."""
+        image = as_rgb_image(image)
+        height, width = image.shape[:2]
+        now = self._advance_clock(timestamp_us)
+        self._frames += 1
+        resized = self._size != (width, height)
+        self._size = (width, height)
+        return _Frame(image, now, None, False), resized
 
     def _begin(self, image: np.ndarray, timestamp_us: int | None, roi: RoiLike | None) -> _Frame:
         """Start a frame: check it, advance the clock, and say where to look."""
@@ -217,9 +286,10 @@ class PoseTracker:
             self._lose_track()  # a new frame size starts a new track
             self._size = (width, height)
         if roi is not None:
-            self._roi = roi
+            self._person.roi = roi
             return _Frame(image, now, roi, False)
-        return _Frame(image, now, self._roi, self._roi is not None)
+        tracked_roi = self._person.roi
+        return _Frame(image, now, tracked_roi, tracked_roi is not None)
 
     def _finish(self, result: PoseResult | None, frame: _Frame, tracked: bool) -> PoseResult | None:
         """End a frame with the pipeline's result: smooth it and set the next region."""
@@ -228,8 +298,16 @@ class PoseTracker:
             return None
         if tracked:
             self._tracked += 1
+        if self._person_id is None:
+            self._person_id = self._new_id()
         height, width = frame.image.shape[:2]
-        return self._smooth(result, frame.now_us, width, height)
+        smoothed = self._person.smooth(result, frame.now_us, width, height)
+        return replace(smoothed, person_id=self._person_id)
+
+    def _new_id(self) -> int:
+        """The next person ID of this stream (never reused before :meth:`reset`)."""
+        self._next_id += 1
+        return self._next_id - 1
 
     def reset(self) -> None:
         """Start a new stream: forget the tracked ROI, the filters' past and the clock.
@@ -239,6 +317,9 @@ class PoseTracker:
         """
         self._check_open("reset")
         self._lose_track()
+        if self._people is not None:
+            self._people.clear()
+        self._next_id = 0
         self._last_us = None
         self._size = None
 
@@ -282,12 +363,42 @@ class PoseTracker:
         return now
 
     def _lose_track(self) -> None:
-        self._roi = None
+        self._person.reset()
+        self._person_id = None
+
+
+class PersonSmoothing:
+    """One person's tracking state: the next frame's region and the temporal filters
+    (landmarks, world landmarks, auxiliary landmarks, visibility, mask), as
+    ``PoseLandmarkFiltering`` and ``PoseSegmentationFiltering`` keep them for MediaPipe's one
+    person. :class:`PoseTracker` has one; the multi-person tracker one per person.
+
+    Args:
+        smooth_landmarks: filter image and world landmarks and visibility.
+        smooth_segmentation: blend each mask with the previous one.
+    """
+
+    def __init__(self, smooth_landmarks: bool, smooth_segmentation: bool) -> None:
+        self.smooth_landmarks = smooth_landmarks
+        self.smooth_segmentation = smooth_segmentation
+        self._landmarks = LandmarksSmoother(LANDMARKS_FILTER)
+        self._world = LandmarksSmoother(WORLD_LANDMARKS_FILTER)
+        self._auxiliary = LandmarksSmoother(AUXILIARY_LANDMARKS_FILTER)
+        self._visibility = VisibilitySmoother()
+        #: Where to look in the next frame (``None``: nowhere known, run the detector).
+        self.roi: NormalizedRect | None = None
+        self._mask: np.ndarray | None = None
+
+    def reset(self) -> None:
+        """Forget the region and the filters' past (tracking lost)."""
+        self.roi = None
         self._mask = None
         for f in (self._landmarks, self._world, self._auxiliary, self._visibility):
             f.reset()
 
-    def _smooth(self, result: PoseResult, now: int, width: int, height: int) -> PoseResult:
+    def smooth(self, result: PoseResult, now: int, width: int, height: int) -> PoseResult:
+        """Filter one frame's raw pose (time ``now`` in µs, image ``width`` x ``height`` px)
+        and set :attr:`roi` for the next frame from the smoothed auxiliary landmarks."""
         size = (width, height)
         raw_aux = result.auxiliary_landmarks
         assert raw_aux is not None
@@ -305,7 +416,7 @@ class PoseTracker:
 
         aux = raw_aux.copy()
         aux[:, :3] = self._auxiliary.apply(raw_aux[:, :3], now, scale, size)
-        self._roi = _next_roi(aux, width, height)
+        self.roi = _next_roi(aux, width, height)
 
         mask = result.segmentation_mask
         if mask is not None and self.smooth_segmentation:
