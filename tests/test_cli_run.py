@@ -163,8 +163,8 @@ def test_video_run_exits_cleanly_with_summary(squats_run: dict[str, Any]) -> Non
 
 
 def test_columns() -> None:
-    assert len(META_COLUMNS) == 7
-    assert len(COLUMNS) == 7 + 33 * (5 + 3)
+    assert len(META_COLUMNS) == 8
+    assert len(COLUMNS) == 8 + 33 * (5 + 3)
     assert COLUMNS[:8] == (*META_COLUMNS, "nose_x")
     assert COLUMNS[7:12] == ("nose_x", "nose_y", "nose_z", "nose_visibility", "nose_presence")
     assert COLUMNS[12] == "left_eye_inner_x"

@@ -4,7 +4,7 @@ the same way:
 
 ``--model-complexity`` (alias ``--complexity``), ``--static/--video``, ``--smooth/--no-smooth``,
 ``--segmentation/--no-segmentation``, ``--smooth-segmentation/--no-smooth-segmentation``,
-``--min-detection-confidence``, ``--min-tracking-confidence``.
+``--min-detection-confidence``, ``--min-tracking-confidence``, ``--num-poses``.
 
 :func:`pose_options` adds them to a command, which then receives one ``pose`` argument (a
 :class:`PoseOptions`) and ``static_image_mode`` (``True``, ``False``, or ``None`` when neither
@@ -72,6 +72,14 @@ _POSE_FLAGS = (
     _flag("smooth_segmentation", "--smooth-segmentation", "--no-smooth-segmentation"),
     _confidence("min_detection_confidence"),
     _confidence("min_tracking_confidence"),
+    click.option(
+        "--num-poses",
+        "num_poses",
+        type=click.IntRange(1),
+        default=_DEFAULTS.num_poses,
+        show_default=True,
+        help=OPTION_HELP["num_poses"],
+    ),
 )
 
 _NAMES = tuple(field for field in OPTION_HELP if field != "static_image_mode")

@@ -6,6 +6,11 @@ Every output format (Parquet, CSV, JSON Lines) has the same columns, in this ord
 * ``source`` (string): the input: the file path as given on the command line (for a folder,
   the folder joined with the image's file name), or ``camera:N`` for camera N.
 * ``frame`` (int): 0-based index of the frame within its source (0 for an image).
+* ``person_id`` (int): which person the row is about. Video mode: the person's ID, which stays
+  with them while they are tracked and is never reused within the video; static mode: the
+  person's rank in the image, 0 for the most confident. Null when no pose was found. With
+  ``--num-poses N`` a frame has one row per person found (ordered by ``person_id``), or one
+  row with ``pose_present`` false when nobody was found.
 * ``timestamp_s`` (float, seconds): videos: the frame's time from the container
   (``CAP_PROP_POS_MSEC / 1000``, made strictly increasing); cameras: seconds since the first
   frame; images: null.
@@ -28,7 +33,7 @@ order, with MediaPipe's lower-case names (:data:`LANDMARK_NAMES`: ``nose``,
 ``left_eye_inner``, ... ``right_foot_index``). All 33 x 5 image-landmark columns come first
 (``nose_x, nose_y, nose_z, nose_visibility, nose_presence, left_eye_inner_x, ...``), then the
 33 x 3 world columns (``nose_world_x, nose_world_y, nose_world_z, left_eye_inner_world_x,
-...``), so ``row[7:172]`` reshapes to MediaPipe's ``(33, 5)`` array and ``row[172:271]`` to
+...``), so ``row[8:173]`` reshapes to MediaPipe's ``(33, 5)`` array and ``row[173:272]`` to
 ``(33, 3)``. Pixel coordinates are ``x * image_width`` and ``y * image_height``, origin at the
 top-left corner of the image. When no pose is found, ``presence_score`` and every landmark
 column are empty: null in Parquet and JSON Lines, an empty field in CSV.
@@ -71,6 +76,7 @@ WORLD_FIELDS = ("world_x", "world_y", "world_z")
 META_COLUMNS = (
     "source",
     "frame",
+    "person_id",
     "timestamp_s",
     "image_width",
     "image_height",
@@ -88,7 +94,7 @@ WORLD_VALUE_COLUMNS: tuple[str, ...] = tuple(
     f"{name}_{field}" for name in LANDMARK_NAMES for field in WORLD_FIELDS
 )
 
-#: Every column, in order (7 + 165 + 99 = 271).
+#: Every column, in order (8 + 165 + 99 = 272).
 COLUMNS: tuple[str, ...] = META_COLUMNS + LANDMARK_VALUE_COLUMNS + WORLD_VALUE_COLUMNS
 
 #: Logical type of each column: ``"string"``, ``"int64"``, ``"bool"``, ``"float64"`` or
@@ -96,6 +102,7 @@ COLUMNS: tuple[str, ...] = META_COLUMNS + LANDMARK_VALUE_COLUMNS + WORLD_VALUE_C
 COLUMN_TYPES: dict[str, str] = {
     "source": "string",
     "frame": "int64",
+    "person_id": "int64",
     "timestamp_s": "float64",
     "image_width": "int64",
     "image_height": "int64",
@@ -132,6 +139,7 @@ def make_row(
     row: dict[str, Any] = {
         "source": source,
         "frame": int(frame),
+        "person_id": None if pose is None else int(pose.person_id or 0),
         "timestamp_s": None if timestamp_s is None else float(timestamp_s),
         "image_width": int(image_width),
         "image_height": int(image_height),

@@ -47,7 +47,7 @@ import numpy as np
 
 from vitruvian.io.records import make_row
 from vitruvian.io.sources import Frame, Source, SourceReadError
-from vitruvian.io.writers import PreviewWindow, RowWriter, annotate
+from vitruvian.io.writers import PreviewWindow, RowWriter, annotate, annotate_people
 from vitruvian.options import PoseOptions
 
 if TYPE_CHECKING:
@@ -86,6 +86,7 @@ class RunOptions:
         smooth_segmentation: smooth the mask across frames (video mode).
         min_detection_confidence: detector score threshold in [0, 1].
         min_tracking_confidence: pose-presence threshold in [0, 1].
+        num_poses: up to this many people per frame, one row each (``person_id``).
         max_frames: process at most this many frames of each source (``None``: all).
         fail_fast: stop at the first input that fails (default: report it and go on).
         backend: the inference backend (``None``: ``$VITRUVIAN_BACKEND``, else ``"auto"``;
@@ -104,6 +105,7 @@ class RunOptions:
     smooth_segmentation: bool = True
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
+    num_poses: int = 1
     max_frames: int | None = None
     fail_fast: bool = False
     backend: str | None = None
@@ -244,15 +246,20 @@ def run_pose(
             raise SourceReadError(frame.source, f"frame {frame.index}: {exc}", frame.index) from exc
         summary.process_seconds += time.perf_counter() - started
         height, width = frame.rgb.shape[:2]
-        row = make_row(frame.source, frame.index, frame.timestamp_s, width, height, results.pose)
-        for writer in rows:
-            writer.write(row)
+        people = results.poses or [None]
+        for person in people:
+            row = make_row(frame.source, frame.index, frame.timestamp_s, width, height, person)
+            for writer in rows:
+                writer.write(row)
         summary.frames += 1
         summary.frames_with_pose += results.pose is not None
         keep_going = True
         if draw:
             bgr = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR)
-            image = annotate(bgr, results.pose, results.segmentation_mask)
+            if options.num_poses > 1:
+                image = annotate_people(bgr, results.poses or [], results.multi_segmentation_masks)
+            else:
+                image = annotate(bgr, results.pose, results.segmentation_mask)
             if annotated is not None:
                 annotated.write(image, annotated_name(source, frame), frame.index)
             if window is not None:
@@ -267,6 +274,8 @@ def run_pose(
         return prefetch(frames) if source.kind == "video" else frames
 
     if options.batch_size > 1:
+        if options.num_poses > 1:
+            raise ValueError("batch_size > 1 follows one person per video: use num_poses=1")
         if draw:
             raise ValueError("batch_size > 1 cannot be combined with annotated output or a window")
         batched = [s for s in sources if s.kind == "video" and not is_static(s)]
@@ -325,9 +334,9 @@ def _run_batched(
         if options.fail_fast:
             raise _StopRun
 
-    with PoseExtractor(
-        **options.pose_options(False).tracker_kwargs(), backend=options.backend
-    ) as extractor:
+    kwargs = options.pose_options(False).tracker_kwargs()
+    del kwargs["num_poses"]  # one person per video (checked by run_pose)
+    with PoseExtractor(**kwargs, backend=options.backend) as extractor:
         results = extractor._extract_many(
             list(sources),
             options.batch_size,

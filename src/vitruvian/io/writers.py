@@ -44,7 +44,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -826,6 +826,75 @@ def annotate(
             POSE_CONNECTIONS,
             landmark_drawing_spec=drawing_styles.get_default_pose_landmarks_style(),
         )
+    return image
+
+
+#: Colours (BGR) of the people in :func:`annotate_people`, by ``person_id`` modulo their count:
+#: Okabe and Ito's colour-blind-safe palette.
+PERSON_COLORS_BGR: tuple[tuple[int, int, int], ...] = (
+    (0, 159, 230),  # orange
+    (233, 180, 86),  # sky blue
+    (115, 158, 0),  # bluish green
+    (66, 228, 240),  # yellow
+    (178, 114, 0),  # blue
+    (0, 94, 213),  # vermillion
+    (167, 121, 204),  # reddish purple
+)
+
+
+def person_color(person_id: int) -> tuple[int, int, int]:
+    """The BGR colour person ``person_id`` is drawn in (the same in every frame)."""
+    return PERSON_COLORS_BGR[person_id % len(PERSON_COLORS_BGR)]
+
+
+def annotate_people(
+    bgr: np.ndarray,
+    people: Sequence[PoseResult],
+    masks: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """Draw several people onto a copy of a BGR frame, each in the colour of their
+    ``person_id`` (:func:`person_color`), with the ID written above their head.
+
+    Args:
+        bgr: ``(H, W, 3)`` uint8 BGR frame (not modified).
+        people: the poses found in the frame (normalised landmarks, ``person_id`` set).
+        masks: each person's mask (``(H, W)`` in [0, 1]), tinted in their colour, or ``None``.
+
+    Returns:
+        The annotated ``(H, W, 3)`` uint8 BGR image.
+    """
+    from vitruvian.solutions import drawing_utils
+    from vitruvian.solutions.pose import POSE_CONNECTIONS
+
+    height, width = bgr.shape[:2]
+    image = np.array(bgr, dtype=np.float32, copy=True)
+    for person, mask in zip(people, masks or [None] * len(people), strict=False):
+        if mask is not None and mask.shape[:2] == (height, width):
+            alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)[..., None] * MASK_OPACITY
+            color = np.asarray(person_color(person.person_id or 0), np.float32)
+            image = image * (1.0 - alpha) + color * alpha
+    image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+    thickness = max(2, round(min(height, width) / 300))
+    for person in people:
+        color = person_color(person.person_id or 0)
+        drawing_utils.draw_landmarks(
+            image,
+            person.landmarks,
+            POSE_CONNECTIONS,
+            landmark_drawing_spec=drawing_utils.DrawingSpec(color, thickness, thickness + 1),
+            connection_drawing_spec=drawing_utils.DrawingSpec(color, thickness),
+        )
+        xy = person.landmarks[:, :2] * (width, height)
+        finite = xy[np.isfinite(xy).all(axis=1)]
+        if not len(finite):
+            continue
+        label = f"#{person.person_id}"
+        scale = max(0.6, min(height, width) / 600)
+        (text_w, text_h), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        x = int(np.clip(finite[:, 0].mean() - text_w / 2, 0, max(width - text_w, 0)))
+        y = int(np.clip(finite[:, 1].min() - 2 * thickness, text_h, height))
+        cv2.rectangle(image, (x - 4, y - text_h - 4), (x + text_w + 4, y + 6), (0, 0, 0), -1)
+        cv2.putText(image, label, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness)
     return image
 
 

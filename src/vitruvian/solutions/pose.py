@@ -18,12 +18,13 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from vitruvian.options import check_confidence, check_model_complexity
+from vitruvian.options import check_confidence, check_model_complexity, check_num_poses
 from vitruvian.solutions.landmarks import LandmarkList, NormalizedLandmarkList
 
 if TYPE_CHECKING:
@@ -136,12 +137,27 @@ class PoseSolutionOutputs(NamedTuple):
             or ``None`` when segmentation is disabled or no pose was found.
         pose: the pipeline's numpy :class:`~vitruvian.types.PoseResult` (``None`` when no pose
             was found); not part of MediaPipe's API.
+        multi_pose_landmarks, multi_pose_world_landmarks: every person found (up to
+            ``num_poses``), as MediaPipe's multi-object solutions (``multi_hand_landmarks``)
+            return them: lists in the same order, ``None`` when no one was found. The first
+            person is ``pose_landmarks``.
+        multi_segmentation_masks: each person's own mask (with ``enable_segmentation``), in
+            the same order; ``segmentation_mask`` is the first person's.
+        pose_ids: each person's ID, in the same order. In video mode an ID stays with its
+            person while tracked and is never reused within the stream; in static mode it is
+            the person's rank, 0 for the most confident.
+        poses: the numpy results, in the same order.
     """
 
     pose_landmarks: NormalizedLandmarkList | None
     pose_world_landmarks: LandmarkList | None
     segmentation_mask: np.ndarray | None
     pose: PoseResult | None
+    multi_pose_landmarks: list[NormalizedLandmarkList] | None = None
+    multi_pose_world_landmarks: list[LandmarkList] | None = None
+    multi_segmentation_masks: list[np.ndarray] | None = None
+    pose_ids: list[int] | None = None
+    poses: list[PoseResult] | None = None
 
 
 class Pose:
@@ -178,6 +194,11 @@ class Pose:
             ``"onnxruntime-tensorrt"``. ``None`` (the default) reads ``$VITRUVIAN_BACKEND``,
             else ``"auto"``: CUDA through ONNX Runtime when ``onnxruntime-gpu`` and a GPU
             work, otherwise LiteRT on the CPU. See :mod:`vitruvian.models.backends`.
+        num_poses: not in MediaPipe (keyword only): find up to this many people (default 1,
+            MediaPipe's single person). With more, the ``multi_*`` fields and ``pose_ids`` of
+            the results hold every person, each with a stable ID in video mode, while
+            ``pose_landmarks`` stays the first person (see :class:`PoseSolutionOutputs`).
+            Tracking several people needs scipy (``pip install 'vitruvian[multi]'``).
 
     Raises:
         ValueError: ``model_complexity`` not in {0, 1, 2}, or a confidence outside [0.0, 1.0].
@@ -195,6 +216,7 @@ class Pose:
         min_tracking_confidence: float = 0.5,
         *,
         backend: str | None = None,
+        num_poses: int = 1,
     ) -> None:
         self._static_image_mode = bool(static_image_mode)
         self._model_complexity = check_model_complexity(model_complexity)
@@ -212,6 +234,8 @@ class Pose:
         # Deferred imports: they load the inference runtime.
         from vitruvian.pipeline import PosePipeline
         from vitruvian.tracking import PoseTracker
+
+        self._num_poses = check_num_poses(num_poses)
 
         self._pipeline: PosePipeline | None = None
         self._tracker: PoseTracker | None = None
@@ -232,6 +256,7 @@ class Pose:
                 min_detection_confidence=self._min_detection_confidence,
                 min_tracking_confidence=self._min_tracking_confidence,
                 backend=backend,
+                num_poses=self._num_poses,
             )
         self._lock = threading.Lock()
         self._closed = False
@@ -257,6 +282,11 @@ class Pose:
         pipeline = self._pipeline if self._tracker is None else self._tracker.pipeline
         assert pipeline is not None
         return pipeline.backend
+
+    @property
+    def num_poses(self) -> int:
+        """At most this many people are found (1: MediaPipe's single person)."""
+        return self._num_poses
 
     @property
     def enable_segmentation(self) -> bool:
@@ -321,6 +351,14 @@ class Pose:
                     "Pose.process() called after close(); create a new Pose object "
                     "(or use `with mp.solutions.pose.Pose(...) as pose:` around all calls)"
                 )
+            if self._num_poses > 1 and roi is None:
+                if self._tracker is not None:
+                    return self._to_multi_outputs(self._tracker.process_all(image, timestamp_us))
+                assert self._pipeline is not None
+                people = self._pipeline.process_all(image, self._num_poses)
+                return self._to_multi_outputs(
+                    [replace(p, person_id=rank) for rank, p in enumerate(people)]
+                )
             if self._tracker is not None:
                 return self._to_outputs(self._tracker.process(image, timestamp_us, roi))
             assert self._pipeline is not None
@@ -349,15 +387,28 @@ class Pose:
             return [self._to_outputs(r) for r in self._pipeline.process_batch(list(images))]
 
     def _to_outputs(self, result: PoseResult | None) -> PoseSolutionOutputs:
-        """Wrap a pipeline result in MediaPipe-style landmark containers."""
-        if result is None:
+        """Wrap one pipeline result in MediaPipe-style landmark containers."""
+        return self._to_multi_outputs([] if result is None else [result])
+
+    def _to_multi_outputs(self, people: Sequence[PoseResult]) -> PoseSolutionOutputs:
+        """Wrap the pipeline's people (first person first) in MediaPipe-style containers."""
+        if not people:
             return PoseSolutionOutputs(None, None, None, None)
-        mask = result.segmentation_mask if self._enable_segmentation else None
+        landmarks = [NormalizedLandmarkList.from_numpy(p.landmarks) for p in people]
+        world = [LandmarkList.from_numpy(p.world_landmarks) for p in people]
+        masks = None
+        if self._enable_segmentation:
+            masks = [p.segmentation_mask for p in people if p.segmentation_mask is not None]
         return PoseSolutionOutputs(
-            pose_landmarks=NormalizedLandmarkList.from_numpy(result.landmarks),
-            pose_world_landmarks=LandmarkList.from_numpy(result.world_landmarks),
-            segmentation_mask=mask,
-            pose=result,
+            pose_landmarks=landmarks[0],
+            pose_world_landmarks=world[0],
+            segmentation_mask=masks[0] if masks else None,
+            pose=people[0],
+            multi_pose_landmarks=landmarks,
+            multi_pose_world_landmarks=world,
+            multi_segmentation_masks=masks,
+            pose_ids=[p.person_id if p.person_id is not None else 0 for p in people],
+            poses=list(people),
         )
 
     def reset(self) -> None:
