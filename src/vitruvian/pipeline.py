@@ -275,7 +275,7 @@ class PosePipeline:
         rois: Sequence[RoiLike] | None = None,
         person_detector: PersonDetector | None = None,
     ) -> list[PoseResult]:
-        """Every person in an RGB image, up to ``max_poses``, most confident detection first.
+        """Every person in an RGB image, up to ``max_poses``, in the order found.
 
         With the built-in detector, each detection above ``min_detection_confidence`` (after
         non-maximum suppression) is a candidate; then the people found are blanked out and the
@@ -304,7 +304,9 @@ class PosePipeline:
 
         Returns:
             The poses, at most ``max_poses``, each with its ``detection`` (``None`` for
-            ``rois``).
+            ``rois``): the first detector round's by detection score (so the first is the
+            pose :meth:`process` finds), then each later round's; with ``person_detector``
+            by its scores; with ``rois`` in their order.
 
         Raises:
             RuntimeError: the pipeline has been closed.
@@ -325,9 +327,7 @@ class PosePipeline:
         if max_poses == 1:
             result = self.process(image)
             return [] if result is None else [result]
-        found = self.find_people(image, [], max_poses)
-        found.sort(key=lambda r: -r.detection.score if r.detection is not None else 0.0)
-        return found
+        return self.find_people(image, [], max_poses)
 
     def find_people(
         self,

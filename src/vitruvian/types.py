@@ -67,7 +67,7 @@ class PoseResult:
         auxiliary_landmarks: ``(2, 5)`` float32, the alignment points used for tracking.
         person_id: in video mode, the tracked person's ID: an integer that stays with the
             person while tracked and is never reused within a stream; in static mode with
-            several people, the rank (0 for the most confident); ``None`` otherwise.
+            several people, the order found (0 is the person found alone); ``None`` otherwise.
     """
 
     landmarks: np.ndarray

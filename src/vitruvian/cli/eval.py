@@ -79,7 +79,15 @@ def eval_group() -> None:
     type=click.Choice(["crops", "image"]),
     default="crops",
     show_default=True,
-    help="crops: one square crop per evaluated person; image: each whole image, one pose.",
+    help="crops: one square crop per evaluated person; image: each whole image, one pose "
+    "(or up to --num-poses).",
+)
+@click.option(
+    "--num-poses",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="image: score every person found, up to this many per image (each a prediction).",
 )
 @click.option(
     "--min-keypoints",
@@ -133,6 +141,7 @@ def eval_coco(
     images_dir: Path,
     complexities: Sequence[int],
     protocol: str,
+    num_poses: int,
     min_keypoints: int,
     roi_from_box: bool,
     min_presence: float | None,
@@ -151,6 +160,8 @@ def eval_coco(
     from vitruvian.progress import progress_enabled
 
     debug = bool(ctx.find_root().params.get("debug"))
+    if num_poses > 1 and protocol != "image":
+        raise _UsageLineError("--num-poses needs --protocol image (a crop shows one person)")
     if roi_from_box and protocol != "crops":
         raise _UsageLineError("--roi-from-box needs --protocol crops (one person box per input)")
     if roi_from_box and compare:
@@ -166,6 +177,7 @@ def eval_coco(
             images_dir,
             sorted(set(complexities)) or [1],
             protocol=protocol,
+            num_poses=num_poses,
             min_keypoints=min_keypoints,
             roi_from_box=roi_from_box,
             min_presence=min_presence,
@@ -196,6 +208,7 @@ def _eval_coco_command(
     complexities: Sequence[int],
     *,
     protocol: str,
+    num_poses: int = 1,
     min_keypoints: int,
     roi_from_box: bool,
     min_presence: float | None,
@@ -255,6 +268,7 @@ def _eval_coco_command(
             roi_from_box=roi_from_box,
             min_presence=min_presence,
             on_item=lambda item: bar.update(1),
+            num_poses=num_poses,
         )
     mismatched = None
     reference_versions = None
@@ -276,6 +290,7 @@ def _eval_coco_command(
         "annotations": str(annotations),
         "images": str(images_dir),
         "protocol": protocol,
+        "num_poses": num_poses,
         "complexities": list(complexities),
         "min_keypoints": min_keypoints,
         "persons_evaluated": len(dataset.persons),

@@ -10,7 +10,9 @@ Protocols (``vitruvian eval coco --protocol``):
   person's ground-truth box (in crop pixels) is given to ``process(roi=...)`` instead of running
   the built-in person detector.
 * ``"image"``: one input per image that holds at least one evaluated person: the whole image,
-  one pose per image (MediaPipe Pose finds a single person).
+  one pose per image (MediaPipe Pose finds a single person), or with ``num_poses`` > 1 every
+  person found, up to that many (:meth:`vitruvian.pipeline.PosePipeline.process_all`), each a
+  prediction of its own.
 
 Keypoints: COCO's 17 keypoints are BlazePose landmarks :data:`BLAZEPOSE_INDEX_FOR_COCO` (nose,
 eyes, ears, shoulders, elbows, wrists, hips, knees, ankles). Landmarks are normalised to the
@@ -457,6 +459,9 @@ class RunResult:
             were fed the same pixels).
         versions: library versions of the environment that ran it (MediaPipe's worker gives
             mediapipe, python, numpy, opencv).
+        num_poses: the most people looked for per input (1: one pose, MediaPipe's way).
+        more_keypoints: per item, the keypoints of the people found after the first (empty
+            lists, or no list at all, when ``num_poses`` is 1).
     """
 
     implementation: str
@@ -470,21 +475,32 @@ class RunResult:
     times_ms: list[float]
     input_sha1: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    num_poses: int = 1
+    more_keypoints: list[list[np.ndarray]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
         """A short name for tables and charts, e.g. ``"vitruvian"``, ``"mediapipe 0.10.14"``,
         ``"vitruvian, GT box ROI"``."""
         name = VITRUVIAN if self.implementation == VITRUVIAN else f"mediapipe {self.version}"
+        if self.num_poses > 1:
+            name = f"{name}, up to {self.num_poses} poses"
         return f"{name}, GT box ROI" if self.roi_from_box else name
 
+    def poses(self) -> list[tuple[EvalItem, np.ndarray]]:
+        """Every pose found, with its item: each item's first pose, then its other people."""
+        out = []
+        for i, (item, keypoints) in enumerate(zip(self.items, self.keypoints, strict=True)):
+            if keypoints is not None:
+                out.append((item, keypoints))
+            if i < len(self.more_keypoints):
+                out += [(item, more) for more in self.more_keypoints[i]]
+        return out
+
     def predictions(self) -> list[dict[str, Any]]:
-        """The predictions in COCO results format (items without a pose give none)."""
-        return [
-            prediction_record(item.image_id, keypoints)
-            for item, keypoints in zip(self.items, self.keypoints, strict=True)
-            if keypoints is not None
-        ]
+        """The predictions in COCO results format, in :meth:`poses` order (items without a
+        pose give none)."""
+        return [prediction_record(item.image_id, keypoints) for item, keypoints in self.poses()]
 
 
 def _iter_sources(
@@ -511,6 +527,7 @@ def run_vitruvian(
     min_presence: float | None = None,
     margin: float = CROP_MARGIN,
     on_item: Callable[[EvalItem], None] | None = None,
+    num_poses: int = 1,
 ) -> list[RunResult]:
     """Run our ``Pose(static_image_mode=True)`` on every item, at every complexity.
 
@@ -527,6 +544,7 @@ def run_vitruvian(
             :data:`DEFAULT_MIN_PRESENCE`, or 0 with ``roi_from_box``.
         margin: crop margin.
         on_item: called after each item (e.g. to advance a progress bar).
+        num_poses: look for up to this many people per input (``Pose(num_poses=...)``).
 
     Returns:
         One :class:`RunResult` per complexity, in the order given.
@@ -540,12 +558,26 @@ def run_vitruvian(
         min_presence = 0.0 if roi_from_box else DEFAULT_MIN_PRESENCE
     runs = [
         RunResult(
-            VITRUVIAN, __version__, c, protocol, roi_from_box, min_presence, list(items), [], []
+            VITRUVIAN,
+            __version__,
+            c,
+            protocol,
+            roi_from_box,
+            min_presence,
+            list(items),
+            [],
+            [],
+            num_poses=num_poses,
         )
         for c in complexities
     ]
     poses = [
-        Pose(static_image_mode=True, model_complexity=c, min_tracking_confidence=min_presence)
+        Pose(
+            static_image_mode=True,
+            model_complexity=c,
+            min_tracking_confidence=min_presence,
+            num_poses=num_poses,
+        )
         for c in complexities
     ]
     try:
@@ -559,13 +591,12 @@ def run_vitruvian(
                 result = pose.process(model_input.image, roi=roi)
                 run.times_ms.append((time.perf_counter() - start) * 1e3)
                 run.input_sha1.append(sha1)
-                run.keypoints.append(
-                    None
-                    if result.pose is None
-                    else to_coco_keypoints(
-                        result.pose.landmarks, (width, height), model_input.affine
-                    )
-                )
+                people = [
+                    to_coco_keypoints(p.landmarks, (width, height), model_input.affine)
+                    for p in (result.poses or [])
+                ]
+                run.keypoints.append(people[0] if people else None)
+                run.more_keypoints.append(people[1:])
             if on_item is not None:
                 on_item(item)
     finally:

@@ -326,10 +326,10 @@ def evaluate_run(dataset: CocoKeypoints, run: RunResult, alpha: float = PCK_ALPH
             else:
                 ignored += 1
     else:
-        kept = [kp for kp in run.keypoints if kp is not None]
+        kept = [kp for _, kp in run.poses()]
         for keypoints, ann_id in zip(kept, ap.best_ann_ids, strict=True):
-            if ann_id is not None:
-                by_person[ann_id] = keypoints
+            if ann_id is not None:  # an image's most confident pose first
+                by_person.setdefault(ann_id, keypoints)
     scores = pck(
         [person.keypoints for person in dataset.persons],
         [by_person.get(person.ann_id) for person in dataset.persons],

@@ -8,9 +8,9 @@ Every output format (Parquet, CSV, JSON Lines) has the same columns, in this ord
 * ``frame`` (int): 0-based index of the frame within its source (0 for an image).
 * ``person_id`` (int): which person the row is about. Video mode: the person's ID, which stays
   with them while they are tracked and is never reused within the video; static mode: the
-  person's rank in the image, 0 for the most confident. Null when no pose was found. With
-  ``--num-poses N`` a frame has one row per person found (ordered by ``person_id``), or one
-  row with ``pose_present`` false when nobody was found.
+  order found in the image (0 is the person a one-person run finds). Null when no pose was
+  found. With ``--num-poses N`` a frame has one row per person found (ordered by
+  ``person_id``), or one row with ``pose_present`` false when nobody was found.
 * ``timestamp_s`` (float, seconds): videos: the frame's time from the container
   (``CAP_PROP_POS_MSEC / 1000``, made strictly increasing); cameras: seconds since the first
   frame; images: null.

@@ -145,7 +145,7 @@ class PoseSolutionOutputs(NamedTuple):
             the same order; ``segmentation_mask`` is the first person's.
         pose_ids: each person's ID, in the same order. In video mode an ID stays with its
             person while tracked and is never reused within the stream; in static mode it is
-            the person's rank, 0 for the most confident.
+            the order found (0 is the person ``num_poses=1`` finds).
         poses: the numpy results, in the same order.
     """
 
