@@ -238,6 +238,30 @@ def test_bench_soak_quick(tmp_path: Path) -> None:
     assert "target_met" not in static
 
 
+@needs_video
+def test_bench_people_quick(tmp_path: Path) -> None:
+    """``--mode people --quick``: one row per configuration, every person tracked on every
+    frame (copies side by side, each in full view), per-person cost and model runs counted."""
+    proc, report = _run_bench(
+        tmp_path / "bench.json",
+        "--mode",
+        "people",
+        "--quick",
+        "--complexity",
+        "0",
+        "--repeats",
+        "1",
+    )
+    assert "### Several people" in proc.stdout
+    results = report["people"]["results"]["c0"]
+    assert list(results) == ["1 person", "2 people", "4 people", "1 person, num_poses=4"]
+    for stats in results.values():
+        assert stats["people_per_frame"] == stats["copies"]
+        assert stats["landmark_runs_per_frame"] >= stats["copies"]
+        assert 0 < stats["detector_runs_per_frame"] <= 1
+        assert stats["ms_per_frame"] > 0 and stats["ms_per_person"] > 0
+
+
 def test_bench_usage_error_and_help() -> None:
     """Option errors exit with status 2; ``--help`` lists the modes."""
     runner = CliRunner()
@@ -246,7 +270,7 @@ def test_bench_usage_error_and_help() -> None:
     assert "--repeats must be >= 1" in result.output + (result.stderr or "")
     result = runner.invoke(cli, ["bench", "--help"])
     assert result.exit_code == 0
-    assert "[static|video|extract|soak|models|batch|all]" in result.output  # click's style
+    assert "[static|video|extract|soak|models|batch|people|all]" in result.output  # click's
     assert "--backend" in result.output and "--batch-sizes" in result.output
     for bad, message in (
         (["--backend", "tpu"], "unknown backend 'tpu'"),

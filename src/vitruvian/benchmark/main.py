@@ -27,6 +27,7 @@ from vitruvian.benchmark.common import (
     machine_info,
 )
 from vitruvian.benchmark.latency import QUICK_FRAMES, QUICK_IMAGES, VIDEO_SEGMENTATION
+from vitruvian.benchmark.people import PEOPLE_COMPLEXITIES
 from vitruvian.models.backends import BACKENDS
 from vitruvian.reference import REFERENCE_ENV_VAR
 
@@ -37,11 +38,11 @@ SOAK_COMPLEXITIES = (1,)
 BATCH_COMPLEXITIES = (1,)
 DEFAULT_REPEATS = 3
 DEFAULT_COLD_RUNS = 3
-MODES = ("static", "video", "extract", "soak", "models", "batch", "all")
+MODES = ("static", "video", "extract", "soak", "models", "batch", "people", "all")
 #: What ``--mode all`` runs.
 ALL_MODES = ("static", "video", "extract")
 #: Modes that run ours only (no MediaPipe worker).
-OURS_ONLY_MODES = ("soak", "models", "batch")
+OURS_ONLY_MODES = ("soak", "models", "batch", "people")
 #: Modes that take ``--backend``.
 BACKEND_MODES = ("static", "video", "models", "batch")
 #: ``--batch-sizes`` default.
@@ -159,8 +160,8 @@ _HELP = (
     help="static: static-image latency and cold start; video: video-mode latency; extract: "
     "offline extraction throughput from the video file; soak: memory over 20,000+ frames (ours "
     "only); models: model-only latency per backend (ours only); batch: "
-    "PosePipeline.process_batch throughput against batch size (ours only); all: static, video "
-    "and extract.",
+    "PosePipeline.process_batch throughput against batch size (ours only); people: video-mode "
+    "ms per frame with 1, 2 and 4 people tracked (ours only); all: static, video and extract.",
 )
 @click.option(
     "--backend",
@@ -316,7 +317,11 @@ def _checked(ctx: click.Context, params: dict[str, Any]) -> argparse.Namespace:
     if args.video is None:
         args.video = args.data_dir / DEFAULT_VIDEO
     if args.complexity is None:
-        defaults = {"soak": SOAK_COMPLEXITIES, "batch": BATCH_COMPLEXITIES}
+        defaults = {
+            "soak": SOAK_COMPLEXITIES,
+            "batch": BATCH_COMPLEXITIES,
+            "people": PEOPLE_COMPLEXITIES,
+        }
         args.complexity = list(defaults.get(args.mode, COMPLEXITIES))
     args.complexity = list(dict.fromkeys(args.complexity))
     return args
@@ -342,6 +347,7 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
     from vitruvian.benchmark.extraction import run_extract
     from vitruvian.benchmark.latency import run_static, run_video
     from vitruvian.benchmark.model_latency import run_models
+    from vitruvian.benchmark.people import run_people
     from vitruvian.benchmark.profiling import run_profile
     from vitruvian.benchmark.soak import run_soak
 
@@ -378,6 +384,7 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
         "soak": None,
         "models": None,
         "batch": None,
+        "people": None,
         "profile": None,
         "notes": notes,
     }
@@ -419,6 +426,8 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
             report["models"] = run_models(args, resolved)
         if "batch" in modes:
             report["batch"] = run_batch(args, resolved)
+        if "people" in modes:
+            report["people"] = run_people(args)
         if args.profile:
             report["profile"] = run_profile(args)
     finally:

@@ -399,6 +399,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", *render_models(report["models"])]
     if report.get("batch"):
         lines += ["", *render_batch(report["batch"])]
+    if report.get("people"):
+        from vitruvian.benchmark.people import render_people
+
+        lines += ["", *render_people(report["people"])]
     if report.get("profile"):
         lines += ["", *render_profile(report["profile"])]
     if report["notes"]:
