@@ -293,3 +293,91 @@ def test_rois_and_external_detector(frames, pipeline):
         pipeline.process_all(canvas, 5, person_detector=lambda rgb: (boxes, [0.5]))
     with pytest.raises(ValueError, match="max_poses"):
         pipeline.process_all(canvas, 0)
+
+
+def test_pose_api_with_several_people(frames):
+    """``Pose(num_poses=N)`` in MediaPipe's multi-object style: ``multi_*`` lists and
+    ``pose_ids`` in the same order, ``pose_landmarks`` the first person; video-mode IDs stay;
+    ``num_poses=1`` fills the lists with the one pose."""
+    import vitruvian as mp
+
+    width = frames[0].shape[1]
+    layers = [
+        Layer(frames, list(range(6)), [0] * 6),
+        Layer(frames, list(range(20, 26)), [width] * 6),
+    ]
+    clip = people_clip(2 * width, layers)
+    with mp.solutions.pose.Pose(num_poses=3, enable_segmentation=True) as pose:
+        assert pose.num_poses == 3
+        sides = None
+        for frame in clip:
+            results = pose.process(frame)
+            assert results.pose_ids == [0, 1]
+            assert len(results.multi_pose_landmarks) == len(results.multi_pose_world_landmarks) == 2
+            assert len(results.multi_segmentation_masks) == 2
+            assert results.pose_landmarks is results.multi_pose_landmarks[0]
+            assert results.segmentation_mask is results.multi_segmentation_masks[0]
+            xs = [lm.landmark[0].x for lm in results.multi_pose_landmarks]
+            assert (xs[0] < 0.5) != (xs[1] < 0.5)  # one person on each side...
+            sides = sides or [x < 0.5 for x in xs]
+            assert [x < 0.5 for x in xs] == sides  # ...and each ID stays on its side
+            for mask, landmarks in zip(
+                results.multi_segmentation_masks, results.multi_pose_landmarks, strict=True
+            ):
+                nose = landmarks.landmark[0]
+                row, col = int(nose.y * mask.shape[0]), int(nose.x * mask.shape[1])
+                assert mask[row, col] > 0.5  # each mask is that person's
+        assert pose.process(np.zeros_like(clip[0])).multi_pose_landmarks is None
+    with mp.solutions.pose.Pose(static_image_mode=True, num_poses=2) as pose:
+        results = pose.process(clip[0])
+        assert results.pose_ids == [0, 1] and len(results.poses) == 2
+    with mp.solutions.pose.Pose(static_image_mode=True) as pose:
+        results = pose.process(frames[0])
+        assert results.multi_pose_landmarks == [results.pose_landmarks]
+        assert results.pose_ids == [0]
+    with pytest.raises(ValueError, match="num_poses"):
+        mp.solutions.pose.Pose(num_poses=0)
+
+
+def test_run_writes_one_row_per_person(frames, tmp_path):
+    """``vitruvian run --num-poses 2``: a person_id column, one row per person per frame, IDs
+    kept across the video; the annotated video has each person in their colour."""
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from vitruvian.cli import cli
+    from vitruvian.io.writers import person_color
+
+    width = frames[0].shape[1]
+    count = 8
+    layers = [
+        Layer(frames, list(range(count)), [0] * count),
+        Layer(frames, list(range(20, 20 + count)), [width] * count),
+    ]
+    video = tmp_path / "two.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 5, (2 * width, 1280))
+    for frame in people_clip(2 * width, layers):
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    out = tmp_path / "poses.parquet"
+    annotated = tmp_path / "annotated"
+    result = CliRunner().invoke(
+        cli,
+        ["run", str(video), "--num-poses", "2", "--out", str(out), "--annotated", str(annotated)],
+    )
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(out).to_pylist()
+    assert len(rows) == 2 * count
+    assert list(rows[0])[:3] == ["source", "frame", "person_id"]
+    sides = None
+    for index in range(count):
+        people = {r["person_id"]: r["nose_x"] < 0.5 for r in rows if r["frame"] == index}
+        assert sorted(people) == [0, 1] and people[0] != people[1]
+        sides = sides or people
+        assert people == sides  # each ID stays with its person
+    first = cv2.imread(str(next(annotated.glob("*.png")))) if annotated.is_dir() else None
+    if first is None:  # an annotated .mp4 path was not given: frames as PNGs in the folder
+        pytest.fail(f"no annotated frames in {annotated}")
+    for person_id in (0, 1):
+        color = np.array(person_color(person_id))
+        assert (np.abs(first.astype(int) - color).sum(axis=2) < 10).sum() > 50
