@@ -67,6 +67,7 @@ def test_reps_angle_counter(tmp_path: Path) -> None:
     assert list(rows[0]) == [
         "source",
         "frame",
+        "person_id",
         "timestamp_s",
         "pose_present",
         "angle_deg",
@@ -84,6 +85,37 @@ def test_reps_angle_counter(tmp_path: Path) -> None:
         assert int(event["start_frame"]) < int(event["bottom_frame"]) < int(event["end_frame"])
         assert float(event["duration_s"]) > 0 and float(event["range_of_motion_deg"]) > 50
         assert event["track_id"] == ""
+
+
+def test_reps_counts_each_person(tmp_path: Path) -> None:
+    """``--num-poses 2`` on two copies of the clip side by side: one counter per person, each
+    with her 2 squats at the single-person frames, rows and events tagged with the person."""
+    import cv2
+
+    from vitruvian.testing_clips import Layer, people_clip, read_video_rgb
+
+    frames = read_video_rgb(SQUATS)
+    count, width = len(frames), frames[0].shape[1]
+    layers = [
+        Layer(frames, range(count), [0] * count),
+        Layer(frames, range(count), [width] * count),
+    ]
+    video = tmp_path / "two.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 5, (2 * width, 1280))
+    for frame in people_clip(2 * width, layers):
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    out = tmp_path / "frames.csv"
+    result = _invoke("reps", video, "--num-poses", "2", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "person 0: 2 repetitions, person 1: 2 repetitions" in result.output
+    events = _csv_rows(tmp_path / "frames.reps.csv")
+    for person in ("0", "1"):
+        ends = [int(e["end_frame"]) for e in events if e["track_id"] == person]
+        assert _near_up_again(ends), ends
+    rows = _csv_rows(out)
+    assert len(rows) == 2 * count
+    assert {r["person_id"] for r in rows} == {"0", "1"}
 
 
 def test_reps_knn_counter(tmp_path: Path) -> None:

@@ -33,10 +33,12 @@ classifier votes (top 10 samples) for each frame, the votes are smoothed
 (EMA over 10 frames, alpha 0.2) and a repetition of --class is entered
 above 6 votes and counted below 4.
 \b
---out: one row per frame: source, frame, timestamp_s, pose_present,
-angle_deg (degrees), count, entered, rep (the index of the repetition
-counted on this frame); with --samples also votes_<class> (raw, 0-10)
-and smoothed_<class>. --events (default with --out: <out>.reps.<ext>):
+--out: one row per frame: source, frame, person_id, timestamp_s,
+pose_present, angle_deg (degrees), count, entered, rep (the index of the
+repetition counted on this frame); with --samples also votes_<class>
+(raw, 0-10) and smoothed_<class>. With --num-poses N, one counter per
+person: a row per person seen so far, per frame (person_id; pose_present
+false while they are away). --events (default with --out: <out>.reps.<ext>):
 one row per repetition: track_id, index, start/bottom/end frame and
 seconds, duration_s, range_of_motion_deg. Tables are .csv, .jsonl or
 .parquet (pyarrow), written when the run ends (also after Ctrl+C or q).
@@ -109,6 +111,7 @@ def write_table(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[st
 FRAME_COLUMNS = (
     "source",
     "frame",
+    "person_id",
     "timestamp_s",
     "pose_present",
     "angle_deg",
@@ -129,6 +132,7 @@ def _frame_row(source: str, state: Any, classes: Sequence[str]) -> dict[str, Any
     row: dict[str, Any] = {
         "source": source,
         "frame": state.frame,
+        "person_id": state.track_id,
         "timestamp_s": state.time_s,
         "pose_present": state.pose_present,
         "angle_deg": state.angle_deg,
@@ -145,8 +149,9 @@ def _frame_row(source: str, state: Any, classes: Sequence[str]) -> dict[str, Any
 
 def _describe(event: Any) -> str:
     motion = event.range_of_motion_deg
+    who = "" if event.track_id is None else f"person {event.track_id}: "
     return (
-        f"repetition {event.index}: frames {event.start_frame}-{event.end_frame} "
+        f"{who}repetition {event.index}: frames {event.start_frame}-{event.end_frame} "
         f"(bottom {event.bottom_frame}), {event.start_s:.2f}-{event.end_s:.2f} s, "
         f"{event.duration_s:.2f} s"
         + ("" if motion is None else f", range of motion {motion:.0f} deg")
@@ -253,6 +258,13 @@ def reps(
         counter = classify.ExerciseCounter(exercise, classifier=classifier, class_name=class_name)
     except ValueError as exc:
         raise _UsageLineError(f"--class: {exc}") from exc
+    counters = None
+    if pose.num_poses > 1:  # one counter per person, made when the person is first seen
+        counters = classify.PerPerson(
+            lambda person_id: classify.ExerciseCounter(
+                exercise, classifier=classifier, class_name=class_name, track_id=person_id
+            )
+        )
 
     warn = lambda message: click.echo(f"Warning: {message}", err=True)  # noqa: E731
     window = None
@@ -271,8 +283,9 @@ def reps(
 
     quiet_logs = contextlib.nullcontext() if debug else io_sources.quiet_opencv_logs()
     with quiet_logs:
+        per_person = counter if counters is None else counters
         rows, pose_s, count_s, stopped, failure = _count(
-            video, counter, pose, max_frames, backend, sink, window
+            video, per_person, pose, max_frames, backend, sink, window
         )
     classes = [] if classifier is None else classifier.classes
     code = 0
@@ -291,7 +304,8 @@ def reps(
     if window is not None:
         window.close()
     frame_rows = [_frame_row(video.name, state, classes) for state in rows]
-    event_rows = [event.as_row() for event in counter.events]
+    events_found = counter.events if counters is None else counters.events()
+    event_rows = [event.as_row() for event in events_found]
     for path, table, columns in (
         (out, frame_rows, frame_columns(classes)),
         (events, event_rows, list(classify.EVENT_FIELDS)),
@@ -304,15 +318,24 @@ def reps(
         except writers.OutputError as exc:
             click.echo(f"Error: {exc}", err=True)
             code = 1
-    frames = len(rows)
-    with_pose = sum(state.pose_present for state in rows)
+    frames = len({state.frame for state in rows})  # several states a frame with --num-poses
+    with_pose = len({state.frame for state in rows if state.pose_present})
     per_frame = f"{1e3 * count_s / frames:.2f}" if frames else "-"
     pose_ms = f"{1e3 * pose_s / frames:.1f}" if frames else "-"
     what = counter.class_name if classifier is not None else exercise
+    if counters is None:
+        counted = f"{counter.count} repetition{'' if counter.count == 1 else 's'}"
+    else:
+        counted = (
+            ", ".join(
+                f"person {person_id}: {n} repetition{'' if n == 1 else 's'}"
+                for person_id, n in counters.counts().items()
+            )
+            or "nobody found"
+        )
     click.echo(
-        f"{what}: {counter.count} repetition{'' if counter.count == 1 else 's'} "
-        f"({frames} frames, {with_pose} with a pose; counting {per_frame} ms/frame, "
-        f"pose {pose_ms} ms/frame)"
+        f"{what}: {counted} ({frames} frames, {with_pose} with a pose; counting {per_frame} "
+        f"ms/frame, pose {pose_ms} ms/frame)"
     )
     if written:
         click.echo(f"wrote {', '.join(written)}", err=True)
@@ -342,15 +365,19 @@ def _count(
     sink: Any,
     window: Any,
 ) -> tuple[list[Any], float, float, str | None, Exception | None]:
-    """The frame loop: pose, counting, drawing. Returns the frame states, the seconds spent in
-    the pose model and in counting, why it stopped early (``"window"``, ``"interrupt"`` or
-    ``None``) and a read error, if any."""
+    """The frame loop: pose, counting, drawing. ``counter`` is one
+    :class:`~vitruvian.classify.ExerciseCounter`, or a :class:`~vitruvian.classify.PerPerson`
+    of them for several people (each person seen so far is updated on every frame, with
+    ``None`` while absent). Returns the frame states (several per frame with several people),
+    the seconds spent in the pose model and in counting, why it stopped early (``"window"``,
+    ``"interrupt"`` or ``None``) and a read error, if any."""
     import cv2
 
+    from vitruvian.classify import PerPerson
     from vitruvian.classify.drawing import draw_counter
     from vitruvian.io.runner import annotated_name
     from vitruvian.io.sources import SourceReadError
-    from vitruvian.io.writers import OutputError, annotate
+    from vitruvian.io.writers import OutputError, annotate, annotate_people
     from vitruvian.solutions.pose import Pose
 
     states: list[Any] = []
@@ -367,18 +394,36 @@ def _count(
                 height, width = frame.rgb.shape[:2]
                 time_s = float(frame.timestamp_s or 0.0)
                 started = time.perf_counter()
-                state = counter.update(results.pose, frame.index, time_s, (width, height))
+                if isinstance(counter, PerPerson):
+                    people = {p.person_id: p for p in results.poses or []}
+                    for person_id in people:
+                        counter[person_id]  # a new person's counter
+                    frame_states = [
+                        c.update(people.get(pid), frame.index, time_s, (width, height))
+                        for pid, c in counter.items()
+                    ]
+                else:
+                    frame_states = [
+                        counter.update(results.pose, frame.index, time_s, (width, height))
+                    ]
                 count_s += time.perf_counter() - started
-                states.append(state)
-                if state.repetition is not None:
-                    click.echo(_describe(state.repetition))
+                states += frame_states
+                for state in frame_states:
+                    if state.repetition is not None:
+                        click.echo(_describe(state.repetition))
                 if sink is not None or window is not None:
-                    bgr = annotate(
-                        cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR),
-                        results.pose,
-                        results.segmentation_mask,
-                    )
-                    draw_counter(bgr, state, counter)
+                    rgb_bgr = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR)
+                    if isinstance(counter, PerPerson):
+                        counts = counter.counts()
+                        bgr = annotate_people(
+                            rgb_bgr,
+                            results.poses or [],
+                            results.multi_segmentation_masks,
+                            labels={pid: f"#{pid}: {n}" for pid, n in counts.items()},
+                        )
+                    else:
+                        bgr = annotate(rgb_bgr, results.pose, results.segmentation_mask)
+                        draw_counter(bgr, frame_states[0], counter)
                     if sink is not None:
                         sink.write(bgr, annotated_name(video, frame), frame.index)
                     if window is not None and not window.show(bgr):

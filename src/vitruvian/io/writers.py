@@ -44,7 +44,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -851,6 +851,7 @@ def annotate_people(
     bgr: np.ndarray,
     people: Sequence[PoseResult],
     masks: Sequence[np.ndarray] | None = None,
+    labels: Mapping[int | None, str] | None = None,
 ) -> np.ndarray:
     """Draw several people onto a copy of a BGR frame, each in the colour of their
     ``person_id`` (:func:`person_color`), with the ID written above their head.
@@ -859,6 +860,7 @@ def annotate_people(
         bgr: ``(H, W, 3)`` uint8 BGR frame (not modified).
         people: the poses found in the frame (normalised landmarks, ``person_id`` set).
         masks: each person's mask (``(H, W)`` in [0, 1]), tinted in their colour, or ``None``.
+        labels: the text above each person, by ``person_id`` (default ``#<person_id>``).
 
     Returns:
         The annotated ``(H, W, 3)`` uint8 BGR image.
@@ -888,7 +890,7 @@ def annotate_people(
         finite = xy[np.isfinite(xy).all(axis=1)]
         if not len(finite):
             continue
-        label = f"#{person.person_id}"
+        label = (labels or {}).get(person.person_id) or f"#{person.person_id}"
         scale = max(0.6, min(height, width) / 600)
         (text_w, text_h), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         x = int(np.clip(finite[:, 0].mean() - text_w / 2, 0, max(width - text_w, 0)))
