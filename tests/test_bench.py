@@ -293,7 +293,7 @@ def test_scripts_bench_wrapper_still_works() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "--mode [static|video|extract|soak|models|batch|all]" in proc.stdout
+    assert "--mode [static|video|extract|soak|models|batch|people|all]" in proc.stdout
 
 
 def test_bench_option_parsers() -> None:

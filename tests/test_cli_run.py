@@ -165,11 +165,12 @@ def test_video_run_exits_cleanly_with_summary(squats_run: dict[str, Any]) -> Non
 def test_columns() -> None:
     assert len(META_COLUMNS) == 8
     assert len(COLUMNS) == 8 + 33 * (5 + 3)
-    assert COLUMNS[:8] == (*META_COLUMNS, "nose_x")
-    assert COLUMNS[7:12] == ("nose_x", "nose_y", "nose_z", "nose_visibility", "nose_presence")
-    assert COLUMNS[12] == "left_eye_inner_x"
-    assert COLUMNS[171] == "right_foot_index_presence"
-    assert COLUMNS[172:175] == ("nose_world_x", "nose_world_y", "nose_world_z")
+    assert COLUMNS[:9] == (*META_COLUMNS, "nose_x")
+    assert COLUMNS[:3] == ("source", "frame", "person_id")
+    assert COLUMNS[8:13] == ("nose_x", "nose_y", "nose_z", "nose_visibility", "nose_presence")
+    assert COLUMNS[13] == "left_eye_inner_x"
+    assert COLUMNS[172] == "right_foot_index_presence"
+    assert COLUMNS[173:176] == ("nose_world_x", "nose_world_y", "nose_world_z")
     assert COLUMNS[-1] == "right_foot_index_world_z"
     assert len(set(COLUMNS)) == len(COLUMNS)
 

@@ -36,7 +36,7 @@ import pytest
 from vitruvian.calculators.person_boxes import box_overlap_of_smaller, landmark_box
 from vitruvian.pipeline import PosePipeline
 from vitruvian.testing_clips import Layer, people_clip, read_video_rgb
-from vitruvian.tracking import PoseTracker
+from vitruvian.tracking import PoseTracker, track_batch
 from vitruvian.types import PoseResult
 
 DATA_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -60,10 +60,11 @@ MAX_MISSED = 4
 #: ...and the poses of the next frames are not held to the tolerance either: a person found
 #: again starts fresh filters, which need a few frames to agree with the ground truth's.
 SETTLE_FRAMES = 3
-#: People found in the 14 mmpose photos, counted by eye once: 26 boxes, all of them people
-#: (one is a player mostly hidden behind another). The test asks at least 20 and at most one
-#: person more than the photos' true count allows for each photo.
+#: People found in the 14 mmpose photos, checked by eye once: 26 boxes, all of them people (one
+#: is a player mostly hidden behind another), where the detector's first pass gives 15. The
+#: test asks at least 20, and at most 30 (false positives bounded) and 5 in any one photo.
 MIN_MMPOSE_PEOPLE = 20
+MAX_MMPOSE_PEOPLE = 30
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +245,10 @@ def test_tracker_state(frames, masks, pipeline):
         PoseTracker(pipeline=pipeline, num_poses=0)
     with pytest.raises(ValueError, match="grace_period"):
         PoseTracker(pipeline=pipeline, num_poses=2, grace_period=-1)
+    with pytest.raises(ValueError, match="process_all"):
+        track_batch([tracker, tracker.sibling()], [frames[0], frames[1]])
+    with pytest.raises(ValueError, match="roi= tracks one person"):
+        tracker.process(frames[4], now + STEP_US, roi=[0, 0, 100, 100])
     assert width  # the canvas helpers above use it
 
 
@@ -268,7 +273,7 @@ def test_process_all_on_group_photos(pipeline):
         np.testing.assert_array_equal(single.landmarks, first.landmarks)
         np.testing.assert_array_equal(single.landmarks, people[0].landmarks)
     print(f"\nmmpose: {total} people found")
-    assert total >= MIN_MMPOSE_PEOPLE
+    assert MIN_MMPOSE_PEOPLE <= total <= MAX_MMPOSE_PEOPLE
 
 
 def test_rois_and_external_detector(frames, pipeline):
@@ -331,6 +336,10 @@ def test_pose_api_with_several_people(frames):
     with mp.solutions.pose.Pose(static_image_mode=True, num_poses=2) as pose:
         results = pose.process(clip[0])
         assert results.pose_ids == [0, 1] and len(results.poses) == 2
+        (batched,) = pose.process_batch([clip[0]])
+        assert batched.pose_ids == [0, 1]
+        for a, b in zip(batched.poses, results.poses, strict=True):
+            np.testing.assert_array_equal(a.landmarks, b.landmarks)
     with mp.solutions.pose.Pose(static_image_mode=True) as pose:
         results = pose.process(frames[0])
         assert results.multi_pose_landmarks == [results.pose_landmarks]

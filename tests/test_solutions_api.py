@@ -203,7 +203,7 @@ def test_defaults_match_mediapipe() -> None:
     # options, keyword-only, so positional MediaPipe calls mean the same thing.
     positional = {name: p.default for name, p in parameters.items() if p.kind is not p.KEYWORD_ONLY}
     extra = {name: p.default for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY}
-    assert extra == {"backend": None}
+    assert extra == {"backend": None, "num_poses": 1}
     assert positional == {
         "static_image_mode": False,
         "model_complexity": 1,

@@ -456,7 +456,8 @@ def track_batch(
     Raises:
         RuntimeError: a tracker or the shared pipeline has been closed (checked before any
             clock advances).
-        ValueError: lengths differ, a tracker repeats, or the trackers do not share a pipeline;
+        ValueError: lengths differ, a tracker repeats, the trackers do not share a pipeline
+            or one has ``num_poses > 1``;
             and what :meth:`PoseTracker.process` raises for a bad frame or timestamp. Every
             image is checked before any clock advances; a bad timestamp is found stream by
             stream, so the streams before it have then begun their frame (``reset()`` them).
@@ -475,6 +476,11 @@ def track_batch(
     pipeline = trackers[0].pipeline
     if any(t.pipeline is not pipeline for t in trackers):
         raise ValueError("track_batch needs trackers that share one PosePipeline")
+    if any(t.num_poses > 1 for t in trackers):
+        raise ValueError(
+            "track_batch follows one person per stream; with num_poses > 1 call each "
+            "tracker's process_all()"
+        )
     for tracker in trackers:
         tracker._check_open("process")
     pipeline._check_open("process_batch")

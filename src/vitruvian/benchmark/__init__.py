@@ -1,8 +1,9 @@
 """``vitruvian bench``: latency, extraction throughput and memory, vitruvian against MediaPipe.
 
-Sections, chosen with ``--mode static|video|extract|soak|models|batch|all`` (default ``all`` =
-static, video and extract; soak, models and batch run only when asked for), each for the
-selected model complexities (``--complexity``, default 0 1 2; 1 in soak and batch modes):
+Sections, chosen with ``--mode static|video|extract|soak|models|batch|people|all`` (default
+``all`` = static, video and extract; soak, models, batch and people run only when asked for),
+each for the selected model complexities (``--complexity``, default 0 1 2; 1 in soak, batch
+and people modes):
 
 **Backends** (``--backend litert,onnxruntime-cpu``, a comma-separated list of the names of
 :mod:`vitruvian.models.backends`): the static and video modes time ours on each backend side by
@@ -70,6 +71,10 @@ Without ``--backend`` only the default backend is timed, with the plain labels a
   against the one-by-one ``process`` loop, per backend, on the static mode's images (on LiteRT
   the batches run item by item).
 
+* **Several people** (``--mode people``, :mod:`vitruvian.benchmark.people`): video-mode ms per
+  frame and per person with 1, 2 and 4 people tracked (copies of the clip side by side,
+  ``PoseTracker(num_poses=N)``), and the detector and landmark-model runs per frame.
+
 * **Profile** (``--profile``, :mod:`vitruvian.benchmark.profiling`): cProfile's top 20
   functions by own time of ours in video mode at complexity 1.
 
@@ -80,7 +85,7 @@ process started.
 
 Results are printed as Markdown tables on stdout (progress goes to stderr); ``--json PATH`` also
 writes everything, per-call times included (sections under the ``"video"``, ``"extract"``,
-``"soak"``, ``"models"``, ``"batch"`` and ``"profile"`` keys; the static section under
+``"soak"``, ``"models"``, ``"batch"``, ``"people"`` and ``"profile"`` keys; the static section under
 ``"results"``).
 
 Usage::

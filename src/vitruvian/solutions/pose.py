@@ -354,11 +354,7 @@ class Pose:
             if self._num_poses > 1 and roi is None:
                 if self._tracker is not None:
                     return self._to_multi_outputs(self._tracker.process_all(image, timestamp_us))
-                assert self._pipeline is not None
-                people = self._pipeline.process_all(image, self._num_poses)
-                return self._to_multi_outputs(
-                    [replace(p, person_id=rank) for rank, p in enumerate(people)]
-                )
+                return self._to_multi_outputs(self._people_in(image))
             if self._tracker is not None:
                 return self._to_outputs(self._tracker.process(image, timestamp_us, roi))
             assert self._pipeline is not None
@@ -368,7 +364,9 @@ class Pose:
         """Static mode only (not in MediaPipe): :meth:`process` on several unrelated images,
         with one model call per stage for the whole batch (see
         :meth:`vitruvian.pipeline.PosePipeline.process_batch`). The results are those of
-        ``[pose.process(image) for image in images]``.
+        ``[pose.process(image) for image in images]``. With ``num_poses > 1`` the images run one
+        after another, each image's people batched together
+        (:meth:`~vitruvian.pipeline.PosePipeline.process_all`).
 
         Raises:
             RuntimeError: the object is closed, or in video mode (frames of a stream depend on
@@ -384,7 +382,15 @@ class Pose:
                     "process_batch needs static_image_mode=True: in video mode each frame's "
                     "region comes from the previous frame, so frames cannot be batched"
                 )
+            if self._num_poses > 1:  # each image's people, as process() gives them
+                return [self._to_multi_outputs(self._people_in(image)) for image in images]
             return [self._to_outputs(r) for r in self._pipeline.process_batch(list(images))]
+
+    def _people_in(self, image: np.ndarray) -> list[PoseResult]:
+        """Static mode, ``num_poses > 1``: the image's people, IDs in the order found."""
+        assert self._pipeline is not None
+        people = self._pipeline.process_all(image, self._num_poses)
+        return [replace(p, person_id=rank) for rank, p in enumerate(people)]
 
     def _to_outputs(self, result: PoseResult | None) -> PoseSolutionOutputs:
         """Wrap one pipeline result in MediaPipe-style landmark containers."""
