@@ -18,9 +18,9 @@ script checks the rest of what ``pyproject.toml`` promises, in three environment
 Each environment then runs the same fast subset, :data:`FAST_TESTS`, with the real models (about
 1.5 to 2 minutes each on 2 cores): single images, parity with MediaPipe's goldens, the
 ``mp.solutions`` API, video and tracking, the calculators, the model cache, the ``vitruvian run``
-CLI, input conversion, drawing, ROI, smoothing and segmentation effects. Left out for time: the
-backends and concurrency tests, the benchmark, the ONNX converter's unit tests, eval and the long
-property-based runs (``make test`` runs them all).
+CLI, input conversion, drawing, ROI, smoothing, several people and segmentation effects. Left
+out for time: the backends and concurrency tests, the benchmark, the ONNX converter's unit
+tests, eval and the long property-based runs (``make test`` runs them all).
 
 Pythons are looked for as ``python3.X`` on ``PATH`` (pyenv shims that do not run are skipped) and
 as ``$PYENV_ROOT/versions/3.X.N/bin/python3`` (``~/.pyenv`` when ``PYENV_ROOT`` is unset), plus
@@ -77,13 +77,14 @@ FAST_TESTS = (
     "tests/test_drawing.py",
     "tests/test_roi.py",
     "tests/test_smoothing.py",
+    "tests/test_multi_person.py",
     "tests/test_segmentation_effects.py",
     "tests/test_inputs.py",
     "tests/test_durable_outputs.py",
 )
 
 #: Extras installed (at their lower bounds) in the ``lowest`` environment: what the subset needs.
-LOWEST_EXTRAS = ("onnx", "plot", "parquet")
+LOWEST_EXTRAS = ("onnx", "plot", "parquet", "multi")
 #: Requirements of the dev extra installed (at their lower bounds) in ``lowest``.
 LOWEST_DEV_TOOLS = ("pytest", "hypothesis")
 #: Requirements that must install everywhere; without them the subset cannot run.
