@@ -509,7 +509,8 @@ def package_versions(env: Environment) -> dict[str, str]:
 
 
 def basetemp(env: Environment) -> Path:
-    """``env``'s pytest temporary folder (emptied by pytest at each run), outside the checkout.
+    """``env``'s pytest temporary folder (emptied by pytest at each run, removed after a run
+    that passes), outside the checkout.
 
     Named after the checkout's path too, so two checkouts' matrices never share one.
     """
@@ -573,6 +574,9 @@ def run_tests(env: Environment) -> bool:
     if not env.counts.get("passed"):
         env.status = "no test passed"
         return False
+    # A passing run's temporary files (up to 2 GB of clips and tables) are of no further use;
+    # a failing run's stay for a look.
+    shutil.rmtree(temp, ignore_errors=True)
     return True
 
 
