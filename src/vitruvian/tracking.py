@@ -16,6 +16,10 @@ Per frame::
             ▼
     next ROI from the smoothed auxiliary landmarks
 
+Several people: ``PoseTracker(num_poses=N)`` runs this loop for each person, with IDs, on one
+pipeline (see :mod:`vitruvian.people_tracking`); with ``num_poses=1`` (the default) nothing of
+that runs and the results are MediaPipe's one person, as before.
+
 Time: without a timestamp, each :meth:`PoseTracker.process` call advances 33333 µs, as
 MediaPipe's Python solution does (its filters then run at 30 Hz). Give real frame times to make
 the smoothing follow the video's actual rate.
@@ -91,7 +95,8 @@ class TrackerStats:
     Attributes:
         frames: frames processed.
         tracked_frames: frames whose ROI came from the previous frame and where tracking held
-            (the detector did not run).
+            (the detector did not run); with several people, frames where every person came
+            from the previous frame and no search ran.
         detector_runs: person-detector runs.
         landmark_runs: landmark-model runs.
     """
