@@ -46,7 +46,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(("models", "conversion"), 1),
     **dict.fromkeys(("pipeline", "tracking", "people_tracking"), 2),
     "solutions": 3,
-    **dict.fromkeys(("io", "extract"), 4),
+    **dict.fromkeys(("io", "extract", "parallel"), 4),
     **dict.fromkeys(("eval", "benchmark", "reference", "web", "classify"), 5),
     "cli": 6,
     **dict.fromkeys(("__init__", "__main__"), 7),

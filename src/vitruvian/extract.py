@@ -230,6 +230,8 @@ class PoseExtractor:
         num_threads: CPU threads for the models (``None``: up to 4).
         queue_size: decoded frames held ahead of inference (>= 1), per video.
         backend: the inference backend (see :class:`~vitruvian.pipeline.PosePipeline`).
+        num_poses: people tracked per video (:class:`~vitruvian.tracking.PoseTracker`'s;
+            :meth:`extract_people` gives them all, :meth:`extract` the first).
 
     The options mean what they mean for :class:`vitruvian.solutions.pose.Pose` in video mode.
     Each :meth:`extract` call is a new stream (tracking and filters start afresh). Not
@@ -250,6 +252,7 @@ class PoseExtractor:
         num_threads: int | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         backend: str | None = None,
+        num_poses: int = 1,
     ) -> None:
         if queue_size < 1:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}")
@@ -263,6 +266,7 @@ class PoseExtractor:
             min_tracking_confidence=min_tracking_confidence,
             num_threads=num_threads,
             backend=backend,
+            num_poses=num_poses,
         )
 
     @property
@@ -299,18 +303,35 @@ class PoseExtractor:
         self._check_open("extract")
         return self._extract(video_source(path), max_frames)
 
+    def extract_people(
+        self, path: str | os.PathLike[str], *, max_frames: int | None = None
+    ) -> Iterator[tuple[FrameInfo, list[PoseResult]]]:
+        """:meth:`extract` with every person tracked (up to ``num_poses``): yields
+        ``(FrameInfo, people)`` per frame, ``people`` ordered by ``person_id`` (empty when
+        nobody was found). Raises what :meth:`extract` raises."""
+        self._check_open("extract_people")
+        return self._extract_people(video_source(path), max_frames)
+
     def _extract(
         self, source: Source, max_frames: int | None
     ) -> Iterator[tuple[FrameInfo, PoseResult | None]]:
+        for info, people in self._extract_people(source, max_frames):
+            yield info, people[0] if people else None
+
+    def _extract_people(
+        self, source: Source, max_frames: int | None, skip_undecodable: bool = True
+    ) -> Iterator[tuple[FrameInfo, list[PoseResult]]]:
         tracker = self.tracker
         tracker.reset()
-        frames = prefetch(source.frames(max_frames), self.queue_size)
+        frames = prefetch(
+            source.frames(max_frames, skip_undecodable=skip_undecodable), self.queue_size
+        )
         try:
             for frame in frames:
                 info = _frame_info(frame)
-                pose = tracker.process(frame.rgb, seconds_to_us(frame.timestamp_s))
+                people = tracker.process_all(frame.rgb, seconds_to_us(frame.timestamp_s))
                 del frame  # do not hold the pixels while the consumer works
-                yield info, pose
+                yield info, people
         finally:
             frames.close()
 

@@ -14,6 +14,7 @@ import click
 from vitruvian.cli.app import _UsageLineError, backend_option, cli, progress_option
 from vitruvian.cli.options import pose_options
 from vitruvian.options import BACKENDS, PoseOptions
+from vitruvian.parallel import ENGINES
 
 if TYPE_CHECKING:
     from vitruvian.io.interrupts import StopSignals
@@ -97,6 +98,38 @@ input, or is being written by another run); 128+N stopped by signal N
     "(for GPUs: --backend onnxruntime-cuda). Rows of these videos then interleave. Not with "
     "--annotated or --show.",
 )
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A resumable Parquet dataset of the video SOURCEs: one file per video, written when "
+    "complete; videos already there with the same options are skipped (see below).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Worker processes (or Ray actors) for video files, one video each at a time. "
+    "[default: one per core when there are several videos]",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="local",
+    show_default=True,
+    help="local: processes of this machine; ray: Ray actors (needs --out-dir and "
+    "pip install 'vitruvian[ray]') on --address, $RAY_ADDRESS, or a new local Ray.",
+)
+@click.option(
+    "--address",
+    metavar="ADDR",
+    help="--engine ray: the cluster (e.g. auto, ray://head:10001). [default: $RAY_ADDRESS, "
+    "else a local Ray]",
+)
+@click.option(
+    "--gpus-per-worker",
+    type=click.FloatRange(min=0.0),
+    default=0.0,
+    help="--engine ray: GPUs each worker reserves (with --backend onnxruntime-cuda).",
+)
 @progress_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line.")
 @click.pass_context
@@ -113,6 +146,11 @@ def run(
     fail_fast: bool,
     backend: str | None,
     batch_size: int,
+    out_dir: Path | None,
+    workers: int | None,
+    engine: str,
+    address: str | None,
+    gpus_per_worker: float,
     progress: bool | None,
     quiet: bool,
 ) -> None:
@@ -126,6 +164,33 @@ def run(
     debug = bool(ctx.find_root().params.get("debug"))
     if batch_size > 1 and (annotated is not None or show):
         raise _UsageLineError("--batch-size > 1 cannot be combined with --annotated or --show")
+    if out_dir is not None or engine == "ray":
+        if out_dir is None:
+            raise _UsageLineError("--engine ray needs --out-dir (each worker writes its videos)")
+        for given, name in ((outs, "--out"), (annotated, "--annotated"), (show, "--show")):
+            if given:
+                raise _UsageLineError(f"--out-dir cannot be combined with {name}")
+        if batch_size > 1 or static_image_mode:
+            raise _UsageLineError("--out-dir runs videos in video mode, one per worker")
+        quiet_logs = contextlib.nullcontext() if debug else io_sources.quiet_opencv_logs()
+        with quiet_logs:
+            code = _run_dataset_command(
+                sources,
+                out_dir,
+                pose,
+                max_frames=max_frames,
+                backend=backend,
+                workers=workers,
+                engine=engine,
+                address=address,
+                gpus_per_worker=gpus_per_worker,
+                quiet=quiet,
+                progress=progress,
+                debug=debug,
+            )
+        ctx.exit(code)
+    if workers is not None and workers > 1 and (annotated is not None or show):
+        raise _UsageLineError("--workers > 1 cannot be combined with --annotated or --show")
     options = runner.RunOptions.from_pose_options(
         pose,
         static_image_mode,
@@ -133,6 +198,7 @@ def run(
         fail_fast=fail_fast,
         backend=backend,
         batch_size=batch_size,
+        workers=workers or 1,
     )
     # FFmpeg reads its log level once, when OpenCV first uses it: silence it (and OpenCV's own
     # warnings) before any video is opened; failures are reported here in one line instead.
@@ -148,6 +214,7 @@ def run(
             quiet=quiet,
             progress=progress,
             debug=debug,
+            auto_workers=workers is None,
         )
     ctx.exit(code)
 
@@ -163,8 +230,11 @@ def _run_pose_command(
     quiet: bool,
     progress: bool | None,
     debug: bool,
+    auto_workers: bool = False,
 ) -> int:
-    """The body of ``vitruvian run``; returns the exit code (see the module docstring)."""
+    """The body of ``vitruvian run``; returns the exit code (see the module docstring).
+    ``auto_workers``: ``--workers`` was not given: several video files in video mode then run
+    on one worker process per core (:func:`vitruvian.parallel.default_workers`)."""
     import traceback
 
     from tqdm import tqdm
@@ -205,6 +275,14 @@ def _run_pose_command(
             writers.check_row_writer_available(out)
     except writers.OutputError as exc:
         fail(exc, usage=False)
+    if auto_workers and annotated is None and not show and options.batch_size == 1:
+        from dataclasses import replace
+
+        from vitruvian.parallel import default_workers
+
+        videos = [s for s in inputs if s.kind == "video" and options.static_image_mode is not True]
+        if not options.fail_fast and len({s.name for s in videos}) == len(videos):
+            options = replace(options, workers=default_workers(len(videos)))
     if annotated_kind == "video" and (len(inputs) != 1 or not inputs[0].is_stream):
         raise _UsageLineError(
             f"--annotated {annotated}: an .mp4 needs exactly one video or camera SOURCE; "
@@ -287,6 +365,7 @@ def _run_pose_command(
                     on_error=on_error,
                     on_frame=on_frame,
                     summary=summary,
+                    on_wait=stop.check,
                 )
         except KeyboardInterrupt:  # a second signal before the frame loop
             summary.stopped = "interrupt"
@@ -335,6 +414,89 @@ def _run_pose_command(
     if summary.stopped == "interrupt":
         return 130
     return 1 if summary.failed or closing_errors else 0
+
+
+def _run_dataset_command(
+    specs: Sequence[str],
+    out_dir: Path,
+    pose: PoseOptions,
+    *,
+    max_frames: int | None,
+    backend: str | None,
+    workers: int | None,
+    engine: str,
+    address: str | None,
+    gpus_per_worker: float,
+    quiet: bool,
+    progress: bool | None,
+    debug: bool,
+) -> int:
+    """``vitruvian run VIDEOS --out-dir DIR``: the resumable dataset
+    (:mod:`vitruvian.io.dataset`, :mod:`vitruvian.parallel`); returns the exit code."""
+    from vitruvian.io import sources as io_sources
+    from vitruvian.io import writers
+    from vitruvian.io.interrupts import StopSignals
+    from vitruvian.parallel import extract_to_dataset
+    from vitruvian.progress import SafeStream, progress_enabled
+
+    err = SafeStream(sys.stderr)
+    try:
+        inputs = io_sources.resolve_sources(specs)
+    except io_sources.SourceSpecError as exc:
+        raise _UsageLineError(str(exc)) from exc
+    others = [s.name for s in inputs if s.kind != "video"]
+    if others:
+        listed = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise _UsageLineError(f"--out-dir takes video files only; not videos: {listed}")
+    try:
+        writers.check_row_writer_available(Path("dataset.parquet"))
+    except writers.OutputError as exc:
+        raise _UsageLineError(f"--out-dir writes Parquet: {exc}") from exc
+    if engine == "ray":
+        from vitruvian.parallel.ray_engine import import_ray
+
+        try:
+            import_ray()
+        except ImportError as exc:
+            raise _UsageLineError(str(exc)) from exc
+    if workers is None and engine == "ray":
+        workers = os.cpu_count() or 1
+
+    def report(outcome: Any) -> None:
+        if outcome.error is not None:
+            click.echo(f"Error: {outcome.error}", file=err)
+
+    stop = StopSignals()
+    try:
+        with stop:
+            result = extract_to_dataset(
+                [(s.name, str(s.path)) for s in inputs],
+                out_dir,
+                options=pose,
+                workers=workers,
+                engine=engine,
+                address=address,
+                num_gpus=gpus_per_worker,
+                backend=backend,
+                max_frames=max_frames,
+                progress=not quiet and progress_enabled(progress, err),
+                on_outcome=report,
+                on_wait=stop.check,
+            )
+    except writers.OutputError as exc:
+        if debug:
+            raise
+        code = 2 if isinstance(exc, writers.OutputConflictError) else 1
+        click.echo(f"Error: {exc}", file=err)
+        return code
+    if not quiet:
+        click.echo(f"Done: {result.summary()}; dataset {out_dir}", file=err)
+    code = stop.exit_code()
+    if code is not None:
+        return code
+    if result.stopped:
+        return 130
+    return 1 if result.failed else 0
 
 
 def _crashed_before_any_row(sink: Any, run_error: BaseException | None) -> bool:

@@ -96,6 +96,10 @@ class RunOptions:
             after another. These videos then run first, before the other sources, and their
             rows interleave (each video's rows stay in order). Annotated output and the
             preview window need 1.
+        workers: video files in video mode run in this many worker processes, one video per
+            worker at a time (:mod:`vitruvian.parallel`), before the other sources; each
+            video's rows are written, in the order of the sources, once it is done. 1 runs
+            everything in this process.
     """
 
     static_image_mode: bool | None = None
@@ -110,6 +114,7 @@ class RunOptions:
     fail_fast: bool = False
     backend: str | None = None
     batch_size: int = 1
+    workers: int = 1
 
     @classmethod
     def from_pose_options(
@@ -185,6 +190,7 @@ def run_pose(
     on_error: Callable[[SourceReadError], None] | None = None,
     on_frame: Callable[[Frame | FrameInfo], None] | None = None,
     summary: RunSummary | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Run pose estimation over ``sources`` and write every frame's row and annotated image.
 
@@ -197,8 +203,10 @@ def run_pose(
         window: shows each annotated frame, if given; Esc or ``q`` there stops the run.
         on_error: called with each source that fails (the run goes on with the next one).
         on_frame: called after each frame is processed and written (progress display), with
-            the frame (or, for videos batched with ``options.batch_size``, its
-            :class:`~vitruvian.extract.FrameInfo`).
+            the frame (or, for videos batched with ``options.batch_size`` or run by
+            ``options.workers``, its :class:`~vitruvian.extract.FrameInfo`).
+        on_wait: with ``options.workers > 1``, called a few times a second while waiting for
+            the workers (it may raise ``KeyboardInterrupt`` to stop the run).
         summary: a :class:`RunSummary` to fill in as the run goes (a new one by default), so
             that the caller has the counts even when an exception (a write error) ends the run.
 
@@ -273,6 +281,19 @@ def run_pose(
         frames = source.frames(options.max_frames, skip_undecodable=not options.fail_fast)
         return prefetch(frames) if source.kind == "video" else frames
 
+    if options.workers > 1:
+        if draw:
+            raise ValueError("workers > 1 cannot be combined with annotated output or a window")
+        parallel = [s for s in sources if s.kind == "video" and not is_static(s)]
+        sources = [s for s in sources if not (s.kind == "video" and not is_static(s))]
+        if parallel:
+            try:
+                if not _run_parallel(parallel, options, rows, summary, on_error, on_frame, on_wait):
+                    return summary
+            except KeyboardInterrupt:
+                summary.stopped = "interrupt"
+                return summary
+
     if options.batch_size > 1:
         if options.num_poses > 1:
             raise ValueError("batch_size > 1 follows one person per video: use num_poses=1")
@@ -314,6 +335,70 @@ def run_pose(
 
 class _StopRun(Exception):
     """Raised through the batched extraction when ``fail_fast`` stops the run."""
+
+
+def _run_parallel(
+    sources: Sequence[Source],
+    options: RunOptions,
+    rows: Sequence[RowWriter],
+    summary: RunSummary,
+    on_error: Callable[[SourceReadError], None] | None,
+    on_frame: Callable[[Frame | FrameInfo], None] | None,
+    on_wait: Callable[[], None] | None,
+) -> bool:
+    """Video files in video mode on ``options.workers`` processes; their rows are written in
+    the order of ``sources`` as the videos are done. ``False`` if stopped (``--fail-fast``)."""
+    from vitruvian.extract import FrameInfo
+    from vitruvian.parallel import VideoJob, make_engine
+
+    pose = options.pose_options(False).as_kwargs()
+    jobs = [
+        VideoJob(s.name, options.max_frames, None, pose, None if s.path is None else str(s.path))
+        for s in sources
+    ]
+    done: dict[int, Any] = {}
+    positions: dict[str, list[int]] = {}
+    for i, job in enumerate(jobs):  # a video given twice is two streams with the same rows
+        positions.setdefault(job.source, []).append(i)
+    written = 0
+    engine = make_engine("local", options.workers, pose, backend=options.backend)
+    try:
+        for outcome in engine.run(jobs, on_wait=on_wait):
+            done[positions[outcome.source].pop(0)] = outcome
+            while written in done:  # the next video in order is ready: write it
+                outcome = done.pop(written)
+                written += 1
+                previous = None
+                for row in outcome.rows or []:  # a frame's rows (one per person) are together
+                    for writer in rows:
+                        writer.write(row)
+                    if on_frame is not None and row["frame"] != previous:
+                        previous = row["frame"]
+                        on_frame(
+                            FrameInfo(
+                                row["source"],
+                                row["frame"],
+                                row["timestamp_s"],
+                                row["image_width"],
+                                row["image_height"],
+                            )
+                        )
+                summary.frames += outcome.frames
+                summary.frames_with_pose += outcome.frames_with_pose
+                summary.process_seconds += outcome.seconds
+                if outcome.error is not None:
+                    prefix = f"{outcome.source}: "
+                    message = outcome.error.removeprefix(prefix)
+                    exc = SourceReadError(outcome.source, message)
+                    summary.failed.append(exc)
+                    if on_error is not None:
+                        on_error(exc)
+                    if options.fail_fast:
+                        summary.stopped = "error"
+                        return False
+    finally:
+        engine.close()
+    return True
 
 
 def _run_batched(
