@@ -5,16 +5,17 @@ Layout of ``DIR``::
     DIR/
       <stem>-<key>.parquet      one file per video, complete (:mod:`vitruvian.io.records` rows)
       _failed/<stem>-<key>.json one record per video that failed: source, error, when
+      .partial/                 files being written (removed by the next run after a kill)
       .vitruvian.lock           held by the run writing the dataset
 
 ``<stem>`` is the video's file name without extension (characters other than letters, digits,
 ``-``, ``_`` and ``.`` replaced by ``_``) and ``<key>`` the first 12 hex digits of the SHA-256 of
 its absolute path, so two ``clip.mp4`` in different folders never share a file.
 
-Each video's file is written under a temporary name (``.<name>.<pid>-<token>.partial.parquet``,
-which readers skip: ``pyarrow.dataset`` ignores names starting with ``.`` or ``_``) and renamed
-into place only when complete; a killed run leaves temporary files, never a truncated
-``.parquet``, and the next run removes them. Every file records what produced it in its
+Each video's file is written in ``.partial/`` (a folder that ``DIR/*.parquet`` does not reach,
+and that ``pyarrow.dataset`` skips, as it skips ``_failed/``) and renamed into place only when
+complete; a killed run leaves files there, never a truncated ``DIR/*.parquet``, and the next run
+removes them. Every file records what produced it in its
 Parquet schema metadata (key ``vitruvian``, JSON; :func:`read_provenance`): the source's path,
 size and modification time, the options, ``max_frames`` and the vitruvian version; its row count
 is the file's own (``pyarrow.parquet.read_metadata(path).num_rows``).
@@ -62,6 +63,7 @@ from vitruvian.io.atomic import (
 __all__ = [
     "FAILED_DIR",
     "METADATA_KEY",
+    "PARTIAL_DIR",
     "DatasetPlan",
     "DatasetWriter",
     "Failure",
@@ -75,6 +77,8 @@ __all__ = [
 
 #: Failure records' folder inside the dataset (``_`` so that dataset readers skip it).
 FAILED_DIR = "_failed"
+#: Where files are written until complete (hidden, so that dataset readers skip it).
+PARTIAL_DIR = ".partial"
 #: The Parquet schema metadata key that holds a file's :class:`Provenance` (JSON).
 METADATA_KEY = "vitruvian"
 #: Rows per Parquet row group (a video's rows are streamed, memory stays flat).
@@ -242,7 +246,12 @@ class VideoTableWriter:
         self.target = out_dir / table_name(provenance.source)
         self.provenance = provenance
         self._schema = _arrow_schema().with_metadata({METADATA_KEY: provenance.to_json()})
-        self._temporary = partial_path(self.target, ".parquet")
+        folder = out_dir / PARTIAL_DIR
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.target}: {os_error_text(exc)}") from exc
+        self._temporary = partial_path(folder / self.target.name, ".parquet")
         self._rows: list[dict[str, Any]] = []
         self.frames = 0
         self.count = 0
@@ -316,7 +325,7 @@ class DatasetWriter:
     def __init__(self, out_dir: str | os.PathLike[str]) -> None:
         self.out_dir = Path(out_dir)
         self._lock = OutputLock(self.out_dir.resolve(), self.out_dir, folder=True)
-        for leftover in self.out_dir.glob(".*.partial*"):
+        for leftover in (self.out_dir / PARTIAL_DIR).glob("*"):
             remove_quietly(leftover)  # a killed run's: never complete
 
     def failed(self, source: str, error: str, written: bool = False) -> None:
