@@ -237,6 +237,13 @@ _HELP = (
     "with --quick]",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Extract mode: also time a set of videos on 1 and N processes (ours, Ray local when "
+    "installed, and MediaPipe in 1 and N processes with the reference Python).",
+)
+@click.option(
     "--soak-frames",
     type=int,
     default=None,
@@ -347,6 +354,7 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
     from vitruvian.benchmark.extraction import run_extract
     from vitruvian.benchmark.latency import run_static, run_video
     from vitruvian.benchmark.model_latency import run_models
+    from vitruvian.benchmark.parallel import run_parallel
     from vitruvian.benchmark.people import run_people
     from vitruvian.benchmark.profiling import run_profile
     from vitruvian.benchmark.soak import run_soak
@@ -384,6 +392,7 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
         "soak": None,
         "models": None,
         "batch": None,
+        "parallel": None,
         "people": None,
         "profile": None,
         "notes": notes,
@@ -420,6 +429,8 @@ def run_benchmark(args: argparse.Namespace, command: str | None = None) -> dict[
             report["video"] = run_video(args, mediapipe)
         if "extract" in modes:
             report["extract"] = run_extract(args, mediapipe)
+            if getattr(args, "workers", None):
+                report["parallel"] = run_parallel(args)
         if "soak" in modes:
             report["soak"] = run_soak(args)
         if "models" in modes:

@@ -393,6 +393,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", *render_video(report["video"])]
     if report.get("extract"):
         lines += ["", *render_extract(report["extract"])]
+    if report.get("parallel"):
+        from vitruvian.benchmark.parallel import render_parallel
+
+        lines += ["", *render_parallel(report["parallel"])]
     if report.get("soak"):
         lines += ["", *render_soak(report["soak"])]
     if report.get("models"):

@@ -31,12 +31,22 @@ frame numbers and the skipped frames are reported (exit 1); with
 --fail-fast it stops at the first one.
 \b
 Columns of --out, one row per image or frame (units: see the docstring of
-vitruvian.io.records): source, frame, timestamp_s, image_width,
-image_height, pose_present, presence_score; then for each of the 33
+vitruvian.io.records), or per person with --num-poses: source, frame,
+person_id, timestamp_s, image_width, image_height, pose_present,
+presence_score; then for each of the 33
 landmarks (nose, left_eye_inner, ... right_foot_index) <name>_x, _y, _z,
 _visibility, _presence (x, y normalised to the image width and height,
 origin top-left); then <name>_world_x, _world_y, _world_z (metres, origin
 between the hips).
+\b
+Many videos: several video files run on one worker process per core
+(--workers N to choose, 1 for one process); their rows are written in
+the order of the SOURCEs, each video once it is done. --out-dir DIR
+(video files only) writes a resumable Parquet dataset instead: one file
+per video, DIR/<name>-<hash>.parquet, renamed into place when complete;
+a rerun skips the videos done with the same options and does the rest;
+failures are listed in DIR/_failed/. --engine ray runs the videos on Ray
+actors (--address, $RAY_ADDRESS, else a local Ray). See docs/cluster.md.
 \b
 Outputs are written under a temporary name beside the destination and
 renamed into place when complete; an existing output is replaced only
