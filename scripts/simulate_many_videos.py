@@ -9,8 +9,8 @@ What it does:
    ``--size`` (default 360x640), into a temporary folder (never into the repository);
 2. runs ``vitruvian run CLIPS --out-dir A --engine ray --workers 2`` in a subprocess and samples,
    every 0.5 s, the resident memory of all its processes (the driver, Ray's own processes and
-   the workers: its session, from ``/proc``) and the number of videos done: throughput, and memory at
-   10 %, 50 % and 90 % of the videos (flat, not growing with the number of videos done);
+   the workers, from ``/proc``) and the number of videos done: throughput, and memory at 10 %,
+   50 % and 90 % of the videos (flat, not growing with the number of videos done);
 3. runs it again into a new folder, ``kill -9`` of every process of the run (its session: the
    driver, Ray's processes, the workers) once half the videos are done, then reruns it: the
    time the rerun takes to skip what was done and write its first new video, its total time,

@@ -239,6 +239,37 @@ def test_bench_soak_quick(tmp_path: Path) -> None:
 
 
 @needs_video
+def test_bench_extract_many_videos_quick(tmp_path: Path) -> None:
+    """``--mode extract --quick --workers 2``: a set of videos on 1 and 2 processes (and Ray
+    local when installed), every frame of every video processed, the MediaPipe rows skipped
+    with a note when no reference Python is given."""
+    proc, report = _run_bench(
+        tmp_path / "bench.json",
+        "--mode",
+        "extract",
+        "--quick",
+        "--complexity",
+        "0",
+        "--extract-frames",
+        "0",
+        "--repeats",
+        "1",
+        "--workers",
+        "2",
+    )
+    assert "### Many videos at once" in proc.stdout
+    section = report["parallel"]
+    results = section["results"]["0"]
+    expected = {"vitruvian, 1 process", "vitruvian, 2 processes"}
+    assert expected <= set(results)
+    frames = section["videos"] * section["frames_per_video"]
+    for entry in results.values():
+        assert entry["frames"] == frames and entry["fps"] > 0
+        assert entry["vs_mediapipe_same_processes"] is None
+    assert any("MediaPipe rows skipped" in note for note in section["notes"])
+
+
+@needs_video
 def test_bench_people_quick(tmp_path: Path) -> None:
     """``--mode people --quick``: one row per configuration, every person tracked on every
     frame (copies side by side, each in full view), per-person cost and model runs counted."""

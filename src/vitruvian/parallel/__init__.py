@@ -76,6 +76,7 @@ class InlineEngine:
         self, options: dict[str, Any], threads: int | None = None, backend: str | None = None
     ) -> None:
         self._extractor = extractor_for(options, threads, backend)
+        #: inference threads (0: the runtime's default, the cores up to 4)
         self.threads = threads or 0
 
     def run(
