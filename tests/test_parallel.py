@@ -12,7 +12,7 @@ short real clips cut from ``video/pose_squats.mp4`` (written into ``tmp_path``, 
   exit code 1; a rerun skips the good ones and tries the bad one again.
 * Changing an option (the model complexity) makes a rerun redo every video.
 
-Ray starts once for the session (``ray_session``, 2 CPUs) and is skipped, saying so, where Ray
+Ray starts once for this module (``ray_session``, 2 CPUs) and is skipped, saying so, where Ray
 is not installed (``pip install 'vitruvian[ray]'``; the dev extra has it).
 """
 
@@ -77,8 +77,9 @@ def reference(clips: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Pa
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_session():
+    """The one Ray of these tests (the only module that uses it), stopped after them."""
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'vitruvian[ray]'")
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     yield ray
