@@ -99,17 +99,22 @@ def ping_pong_order(count: int, length: int) -> list[int]:
     return [period[i % len(period)] for i in range(length)]
 
 
+def decode_with_fps(source: Path) -> tuple[list[np.ndarray], float]:
+    """A video's RGB frames and its frame rate (30 when the container gives none)."""
+    frames = decode_video(source)
+    capture = cv2.VideoCapture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
+    capture.release()
+    return frames, fps if np.isfinite(fps) and fps > 0 else 30.0
+
+
 def write_loop_clip(source: Path, destination: Path, length: int) -> dict[str, Any]:
     """Write the looped clip (see the module docstring); returns its description.
 
     Raises:
         BenchError: the source cannot be decoded, or OpenCV cannot write or read back the clip.
     """
-    frames = decode_video(source)
-    capture = cv2.VideoCapture(str(source))
-    fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
-    capture.release()
-    fps = fps if np.isfinite(fps) and fps > 0 else 30.0
+    frames, fps = decode_with_fps(source)
     height, width = frames[0].shape[:2]
     writer = cv2.VideoWriter(
         str(destination), cv2.VideoWriter_fourcc(*LOOP_FOURCC), fps, (width, height)

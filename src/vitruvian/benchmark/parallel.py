@@ -38,7 +38,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vitruvian.benchmark.common import BenchError, decode_video, log
+from vitruvian.benchmark.common import BenchError, log
 
 #: Defaults of the video set.
 DEFAULT_VIDEOS = 8
@@ -50,13 +50,9 @@ QUICK_FRAMES = 12
 def write_video_set(source: Path, folder: Path, videos: int, frames: int) -> list[Path]:
     """``videos`` clips of ``frames`` frames: ping-pong loops of ``source`` from different
     starting frames, ``mp4v`` at the source's size and rate."""
-    from vitruvian.benchmark.extraction import ping_pong_order
+    from vitruvian.benchmark.extraction import decode_with_fps, ping_pong_order
 
-    decoded = decode_video(source)
-    capture = cv2.VideoCapture(str(source))
-    fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
-    capture.release()
-    fps = fps if np.isfinite(fps) and fps > 0 else 30.0
+    decoded, fps = decode_with_fps(source)
     height, width = decoded[0].shape[:2]
     order = ping_pong_order(len(decoded), frames * videos + videos)
     paths = []

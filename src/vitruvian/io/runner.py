@@ -281,11 +281,15 @@ def run_pose(
         frames = source.frames(options.max_frames, skip_undecodable=not options.fail_fast)
         return prefetch(frames) if source.kind == "video" else frames
 
+    def split_videos() -> tuple[list[Source], list[Source]]:
+        """The video files that run in video mode, and the other sources."""
+        videos = [s for s in sources if s.kind == "video" and not is_static(s)]
+        return videos, [s for s in sources if not (s.kind == "video" and not is_static(s))]
+
     if options.workers > 1:
         if draw:
             raise ValueError("workers > 1 cannot be combined with annotated output or a window")
-        parallel = [s for s in sources if s.kind == "video" and not is_static(s)]
-        sources = [s for s in sources if not (s.kind == "video" and not is_static(s))]
+        parallel, sources = split_videos()
         if parallel:
             try:
                 if not _run_parallel(parallel, options, rows, summary, on_error, on_frame, on_wait):
@@ -299,8 +303,7 @@ def run_pose(
             raise ValueError("batch_size > 1 follows one person per video: use num_poses=1")
         if draw:
             raise ValueError("batch_size > 1 cannot be combined with annotated output or a window")
-        batched = [s for s in sources if s.kind == "video" and not is_static(s)]
-        sources = [s for s in sources if not (s.kind == "video" and not is_static(s))]
+        batched, sources = split_videos()
         if batched:
             try:
                 if not _run_batched(batched, options, rows, summary, on_error, on_frame):
