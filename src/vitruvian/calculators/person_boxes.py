@@ -30,6 +30,18 @@ def landmark_box(landmarks: np.ndarray, image_width: int, image_height: int) -> 
     return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
 
 
+def _overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairwise intersection areas ``(N, M)`` of two box sets, and their areas ``(N, 1)`` and
+    ``(1, M)`` (empty boxes have area 0)."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None, :]
+    b = np.asarray(b, np.float64).reshape(-1, 4)[None, :, :]
+    inter_w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    inter_h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    area_a = (a[..., 2] - a[..., 0]).clip(0) * (a[..., 3] - a[..., 1]).clip(0)
+    area_b = (b[..., 2] - b[..., 0]).clip(0) * (b[..., 3] - b[..., 1]).clip(0)
+    return inter_w * inter_h, area_a, area_b
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of every box of ``a`` with every box of ``b``.
 
@@ -39,13 +51,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Returns:
         ``(N, M)`` IoU in [0, 1] (0 where a box is empty).
     """
-    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None, :]
-    b = np.asarray(b, np.float64).reshape(-1, 4)[None, :, :]
-    inter_w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    inter_h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = inter_w * inter_h
-    area_a = (a[..., 2] - a[..., 0]).clip(0) * (a[..., 3] - a[..., 1]).clip(0)
-    area_b = (b[..., 2] - b[..., 0]).clip(0) * (b[..., 3] - b[..., 1]).clip(0)
+    inter, area_a, area_b = _overlaps(a, b)
     union = area_a + area_b - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
@@ -59,14 +65,8 @@ def box_overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Returns:
         ``(N, M)`` in [0, 1].
     """
-    a = np.asarray(a, np.float64).reshape(-1, 4)[:, None, :]
-    b = np.asarray(b, np.float64).reshape(-1, 4)[None, :, :]
-    inter_w = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    inter_h = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    area_a = (a[..., 2] - a[..., 0]).clip(0) * (a[..., 3] - a[..., 1]).clip(0)
-    area_b = (b[..., 2] - b[..., 0]).clip(0) * (b[..., 3] - b[..., 1]).clip(0)
+    inter, area_a, area_b = _overlaps(a, b)
     smaller = np.minimum(area_a, area_b)
-    inter = inter_w * inter_h
     return np.divide(inter, smaller, out=np.zeros_like(inter), where=smaller > 0)
 
 
@@ -86,6 +86,8 @@ def blank_boxes(image: np.ndarray, boxes: np.ndarray, margin: float = BLANK_MARG
     out = image.copy()
     height, width = image.shape[:2]
     for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
+        if not np.isfinite([x0, y0, x1, y1]).all():
+            continue
         pad = margin * max(x1 - x0, y1 - y0)
         c0 = int(np.clip(np.floor(x0 - pad), 0, width))
         c1 = int(np.clip(np.ceil(x1 + pad), 0, width))
