@@ -118,6 +118,19 @@ def test_process_pool_rows_equal_one_process(clips, reference, tmp_path):
     assert provenance.options == PoseOptions().as_kwargs()
 
 
+def test_videos_batched_per_worker_give_the_same_rows(clips, reference, tmp_path):
+    """``batch_size=2``: each worker runs two videos together, their crops batched across the
+    videos (``PoseExtractor.extract_many``); on LiteRT the batch's items run one by one with
+    the same arithmetic, so each video's rows are the one-process rows exactly."""
+    run = extract_to_dataset(clips, tmp_path / "batched", workers=2, threads=1, batch_size=2)
+    assert not run.failed and len(run.outcomes) == len(clips)
+    _assert_same_dataset(tmp_path / "batched", reference)
+    with pytest.raises(ValueError, match="num_poses=1"):
+        extract_to_dataset(
+            clips, tmp_path / "x", options=PoseOptions(num_poses=2), batch_size=2, workers=1
+        )
+
+
 def test_ray_rows_equal_one_process(clips, reference, tmp_path, ray_session):
     run = extract_to_dataset(clips, tmp_path / "ray", engine="ray", workers=2, threads=1)
     assert not run.failed and len(run.outcomes) == len(clips)

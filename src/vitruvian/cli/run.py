@@ -106,7 +106,7 @@ input, or is being written by another run); 128+N stopped by signal N
     show_default=True,
     help="Video files run N at a time in video mode, their crops batched in one model call "
     "(for GPUs: --backend onnxruntime-cuda). Rows of these videos then interleave. Not with "
-    "--annotated or --show.",
+    "--annotated or --show. With --out-dir: N videos per worker at a time.",
 )
 @click.option(
     "--out-dir",
@@ -180,8 +180,10 @@ def run(
         for given, name in ((outs, "--out"), (annotated, "--annotated"), (show, "--show")):
             if given:
                 raise _UsageLineError(f"--out-dir cannot be combined with {name}")
-        if batch_size > 1 or static_image_mode:
-            raise _UsageLineError("--out-dir runs videos in video mode, one per worker")
+        if static_image_mode:
+            raise _UsageLineError("--out-dir runs videos in video mode (not with --static)")
+        if batch_size > 1 and pose.num_poses > 1:
+            raise _UsageLineError("--batch-size > 1 follows one person per video: --num-poses 1")
         quiet_logs = contextlib.nullcontext() if debug else io_sources.quiet_opencv_logs()
         with quiet_logs:
             code = _run_dataset_command(
@@ -190,6 +192,7 @@ def run(
                 pose,
                 max_frames=max_frames,
                 backend=backend,
+                batch_size=batch_size,
                 workers=workers,
                 engine=engine,
                 address=address,
@@ -433,6 +436,7 @@ def _run_dataset_command(
     *,
     max_frames: int | None,
     backend: str | None,
+    batch_size: int,
     workers: int | None,
     engine: str,
     address: str | None,
@@ -489,6 +493,7 @@ def _run_dataset_command(
                 num_gpus=gpus_per_worker,
                 backend=backend,
                 max_frames=max_frames,
+                batch_size=batch_size,
                 progress=not quiet and progress_enabled(progress, err),
                 on_outcome=report,
                 on_wait=stop.check,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vitruvian.options import PoseOptions
-from vitruvian.parallel.jobs import VideoJob, VideoOutcome, extractor_for, process_video
+from vitruvian.parallel.jobs import VideoJob, VideoOutcome, extractor_for, run_task, tasks
 
 __all__ = [
     "ENGINES",
@@ -68,14 +68,20 @@ class Engine(Protocol):
 
 
 class InlineEngine:
-    """The videos one after another in this process, models loaded once."""
+    """The videos one after another in this process, models loaded once (``batch_size``
+    videos at a time with their crops batched, when it is more than 1)."""
 
     workers = 1
 
     def __init__(
-        self, options: dict[str, Any], threads: int | None = None, backend: str | None = None
+        self,
+        options: dict[str, Any],
+        threads: int | None = None,
+        backend: str | None = None,
+        batch_size: int = 1,
     ) -> None:
         self._extractor = extractor_for(options, threads, backend)
+        self.batch_size = max(1, int(batch_size))
         #: inference threads (0: the runtime's default, the cores up to 4)
         self.threads = threads or 0
 
@@ -91,10 +97,10 @@ class InlineEngine:
             if on_wait is not None:
                 on_wait()
 
-        for job in jobs:
+        for task in tasks(jobs, self.batch_size):
             if on_wait is not None:
                 on_wait()
-            yield process_video(self._extractor, job, progress)
+            yield from run_task(self._extractor, task, self.batch_size, progress)
 
     def close(self) -> None:
         self._extractor.close()
@@ -116,24 +122,28 @@ def make_engine(
     backend: str | None = None,
     address: str | None = None,
     num_gpus: float = 0.0,
+    batch_size: int = 1,
 ) -> Engine:
     """An engine by name (``"local"``: in-process for one worker, else a process pool;
-    ``"ray"``: Ray actors).
+    ``"ray"``: Ray actors); each worker runs ``batch_size`` videos together (crops batched
+    across them, one person each: for GPU backends) or one at a time.
 
     Raises:
         ValueError: an unknown engine; ImportError: Ray is missing (the message names the fix).
     """
+    if batch_size > 1 and options.get("num_poses", 1) > 1:
+        raise ValueError("batch_size > 1 follows one person per video: use num_poses=1")
     if engine == "ray":
         from vitruvian.parallel.ray_engine import RayEngine
 
-        return RayEngine(workers, options, threads, backend, address, num_gpus)
+        return RayEngine(workers, options, threads, backend, address, num_gpus, batch_size)
     if engine != "local":
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if workers <= 1:
-        return InlineEngine(options, threads, backend)
+        return InlineEngine(options, threads, backend, batch_size)
     from vitruvian.parallel.local import ProcessEngine
 
-    return ProcessEngine(workers, options, threads, backend)
+    return ProcessEngine(workers, options, threads, backend, batch_size)
 
 
 @dataclass
@@ -246,6 +256,7 @@ def extract_to_dataset(
     threads: int | None = None,
     backend: str | None = None,
     max_frames: int | None = None,
+    batch_size: int = 1,
     progress: bool = False,
     on_outcome: Callable[[VideoOutcome], None] | None = None,
     on_wait: Callable[[], None] | None = None,
@@ -262,6 +273,8 @@ def extract_to_dataset(
         workers, engine, address, num_gpus, threads, backend: where and how it runs (see
             :func:`make_engine`; ``threads`` per worker, default: the cores shared out).
         max_frames: at most this many frames per video.
+        batch_size: videos each worker runs together, crops batched across them (with a GPU
+            backend; one person per video).
         progress: show a progress bar (frames, videos, ETA) on stderr.
         on_outcome: called with each video's outcome as it is done.
         on_wait: called while waiting (it may raise ``KeyboardInterrupt`` to stop early).
@@ -305,6 +318,7 @@ def extract_to_dataset(
             backend=backend,
             address=address,
             num_gpus=num_gpus,
+            batch_size=batch_size,
         )
         try:
             return run_dataset(

@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from vitruvian.parallel.jobs import VideoJob, VideoOutcome, extractor_for, process_video
+from vitruvian.parallel.jobs import VideoJob, VideoOutcome, extractor_for, run_task, tasks
 
 __all__ = ["ProcessEngine", "threads_per_worker"]
 
@@ -31,6 +31,7 @@ POLL_S = 0.2
 
 _EXTRACTOR: Any = None
 _PROGRESS: Any = None
+_BATCH = 1
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
@@ -40,17 +41,18 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def _start_worker(
-    options: dict[str, Any], threads: int, backend: str | None, progress: Any
+    options: dict[str, Any], threads: int, backend: str | None, progress: Any, batch_size: int
 ) -> None:
     """Pool initializer: load the models once in this worker."""
-    global _EXTRACTOR, _PROGRESS
+    global _EXTRACTOR, _PROGRESS, _BATCH
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     _EXTRACTOR = extractor_for(options, threads, backend)
     _PROGRESS = progress
+    _BATCH = batch_size
 
 
-def _run_job(job: VideoJob) -> VideoOutcome:
-    return process_video(_EXTRACTOR, job, lambda n: _PROGRESS.put(n))
+def _run_task(jobs: list[VideoJob]) -> list[VideoOutcome]:
+    return run_task(_EXTRACTOR, jobs, _BATCH, lambda n: _PROGRESS.put(n))
 
 
 class ProcessEngine:
@@ -61,6 +63,8 @@ class ProcessEngine:
         options: the Pose options (video mode) every worker loads.
         threads: inference threads per worker (``None``: :func:`threads_per_worker`).
         backend: the inference backend.
+        batch_size: videos each worker runs together, crops batched across them (for GPU
+            backends; see :func:`~vitruvian.parallel.jobs.process_videos`).
     """
 
     def __init__(
@@ -69,12 +73,14 @@ class ProcessEngine:
         options: dict[str, Any],
         threads: int | None = None,
         backend: str | None = None,
+        batch_size: int = 1,
     ) -> None:
         self.workers = max(1, int(workers))
         self.threads = threads or threads_per_worker(self.workers)
+        self.batch_size = max(1, int(batch_size))
         self._context = multiprocessing.get_context("spawn")
         self._progress: Any = self._context.Queue()
-        self._initargs = (options, self.threads, backend, self._progress)
+        self._initargs = (options, self.threads, backend, self._progress, self.batch_size)
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -97,40 +103,43 @@ class ProcessEngine:
         :data:`POLL_S` while waiting (it may raise, e.g. ``KeyboardInterrupt``, to stop: the
         workers are then terminated and the videos under way are lost).
         """
-        pending = list(jobs)
-        running: dict[Future[VideoOutcome], VideoJob] = {}
+        pending = tasks(jobs, self.batch_size)
+        running: dict[Future[list[VideoOutcome]], list[VideoJob]] = {}
         deaths: dict[str, int] = {}
         try:
             while pending or running:
                 while pending and len(running) < 2 * self.workers:
-                    job = pending.pop(0)
-                    running[self._pool.submit(_run_job, job)] = job
+                    task = pending.pop(0)
+                    running[self._pool.submit(_run_task, task)] = task
                 done, _ = wait(running, timeout=POLL_S, return_when=FIRST_COMPLETED)
                 self._drain(on_frames)
                 if on_wait is not None:
                     on_wait()
                 broken = False
                 for future in done:
-                    job = running.pop(future)
+                    task = running.pop(future)
                     try:
-                        outcome = future.result()
+                        outcomes = future.result()
                     except BrokenProcessPool:
-                        # A worker died and took the pool down: every video under way is
-                        # tried again on a new pool; one that was under way twice fails.
+                        # A worker died and took the pool down: every task under way is tried
+                        # again on a new pool; one that was under way twice fails.
                         broken = True
-                        deaths[job.source] = deaths.get(job.source, 0) + 1
-                        if deaths[job.source] >= 2:
-                            yield VideoOutcome(
+                        key = task[0].source
+                        deaths[key] = deaths.get(key, 0) + 1
+                        if deaths[key] < 2:
+                            pending.insert(0, task)
+                            continue
+                        outcomes = [
+                            VideoOutcome(
                                 job.source,
                                 error="its worker process died twice (killed, or out of memory?)",
                             )
-                        else:
-                            pending.insert(0, job)
-                        continue
-                    yield outcome
+                            for job in task
+                        ]
+                    yield from outcomes
                 if broken:
-                    for job in running.values():
-                        pending.insert(0, job)
+                    for task in running.values():
+                        pending.insert(0, task)
                     running.clear()
                     self._restart()
             self._drain(on_frames)

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from vitruvian.parallel.jobs import VideoJob, VideoOutcome, extractor_for, process_video
+from vitruvian.parallel.jobs import VideoJob, VideoOutcome, extractor_for, run_task, tasks
 from vitruvian.parallel.local import POLL_S, threads_per_worker
 
 __all__ = ["RAY_INSTALL_HINT", "RayEngine", "import_ray"]
@@ -40,11 +40,14 @@ def import_ray() -> Any:
 class _PoseActor:
     """The actor class (made remote by :class:`RayEngine`): one loaded extractor."""
 
-    def __init__(self, options: dict[str, Any], threads: int, backend: str | None) -> None:
+    def __init__(
+        self, options: dict[str, Any], threads: int, backend: str | None, batch_size: int
+    ) -> None:
         self._extractor = extractor_for(options, threads, backend)
+        self._batch = batch_size
 
-    def run(self, job: VideoJob) -> VideoOutcome:
-        return process_video(self._extractor, job)
+    def run(self, jobs: list[VideoJob]) -> list[VideoOutcome]:
+        return run_task(self._extractor, jobs, self._batch)
 
 
 class RayEngine:
@@ -59,6 +62,8 @@ class RayEngine:
         address: the cluster (``"auto"``, ``"ray://host:10001"``, ...); ``None``:
             ``$RAY_ADDRESS`` or a new local Ray.
         num_gpus: GPUs reserved per actor (e.g. 1, or 0.25 to share one GPU among four).
+        batch_size: videos each actor runs together, crops batched across them (what a GPU
+            needs to be busy; see :func:`~vitruvian.parallel.jobs.process_videos`).
 
     Raises:
         ImportError: Ray is not installed (the message names the fix).
@@ -72,6 +77,7 @@ class RayEngine:
         backend: str | None = None,
         address: str | None = None,
         num_gpus: float = 0.0,
+        batch_size: int = 1,
     ) -> None:
         ray = import_ray()
         self._ray = ray
@@ -91,7 +97,8 @@ class RayEngine:
             threads = threads_per_worker(self.workers) if address is None else 1
         self.threads = threads
         self._actor_class = ray.remote(num_cpus=threads, num_gpus=num_gpus)(_PoseActor)
-        self._args = (options, threads, backend)
+        self.batch_size = max(1, int(batch_size))
+        self._args = (options, threads, backend, self.batch_size)
         self._actors = [self._new_actor() for _ in range(self.workers)]
 
     def _new_actor(self) -> Any:
@@ -107,39 +114,44 @@ class RayEngine:
         ``on_frames`` gets each video's frames when it is done; ``on_wait`` as for
         :meth:`vitruvian.parallel.local.ProcessEngine.run`."""
         ray = self._ray
-        pending = list(jobs)
+        pending = tasks(jobs, self.batch_size)
         idle = list(self._actors)
-        running: dict[Any, tuple[Any, VideoJob]] = {}
+        running: dict[Any, tuple[Any, list[VideoJob]]] = {}
         deaths: dict[str, int] = {}
         try:
             while pending or running:
                 while pending and idle:
-                    actor, job = idle.pop(), pending.pop(0)
-                    running[actor.run.remote(job)] = (actor, job)
+                    actor, task = idle.pop(), pending.pop(0)
+                    running[actor.run.remote(task)] = (actor, task)
                 done, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
                 if on_wait is not None:
                     on_wait()
                 for ref in done:
-                    actor, job = running.pop(ref)
+                    actor, task = running.pop(ref)
                     try:
-                        outcome = ray.get(ref)
+                        outcomes = ray.get(ref)
                     except ray.exceptions.RayActorError:
                         self._actors.remove(actor)
                         actor = self._new_actor()
                         self._actors.append(actor)
-                        deaths[job.source] = deaths.get(job.source, 0) + 1
-                        if deaths[job.source] < 2:
-                            pending.insert(0, job)
+                        key = task[0].source
+                        deaths[key] = deaths.get(key, 0) + 1
+                        if deaths[key] < 2:
+                            pending.insert(0, task)
                             idle.append(actor)
                             continue
-                        outcome = VideoOutcome(
-                            job.source,
-                            error="its Ray worker died twice (node lost, or out of memory?)",
-                        )
+                        outcomes = [
+                            VideoOutcome(
+                                job.source,
+                                error="its Ray worker died twice (node lost, or out of memory?)",
+                            )
+                            for job in task
+                        ]
                     idle.append(actor)
-                    if on_frames is not None:
-                        on_frames(outcome.frames)
-                    yield outcome
+                    for outcome in outcomes:
+                        if on_frames is not None:
+                            on_frames(outcome.frames)
+                        yield outcome
         finally:
             for ref in running:  # stopped early: the videos under way are dropped
                 ray.cancel(ref)
