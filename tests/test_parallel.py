@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -231,6 +232,25 @@ def test_changed_option_redoes_the_videos(clips, tmp_path):
         provenance = read_provenance(out / table_name(clip))
         assert provenance is not None and provenance.options["model_complexity"] == 0
         assert provenance.max_frames == 3
+
+
+def test_the_dataset_opens_with_pandas_and_duckdb(clips, reference, tmp_path):
+    """What the README and docs/cluster.md show: ``pandas.read_parquet(DIR)`` and DuckDB's
+    ``'DIR/*.parquet'`` read every video's rows, and nothing else (the failure records and the
+    unfinished files are out of their reach)."""
+    pd = pytest.importorskip("pandas", reason="pandas is in the dev extra")
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is in the dev extra")
+    reference = Path(shutil.copytree(reference, tmp_path / "poses"))
+    (reference / "_failed").mkdir(exist_ok=True)
+    (reference / "_failed" / "x.json").write_text("{}")
+    (reference / ".partial").mkdir(exist_ok=True)
+    (reference / ".partial" / "clip99-0.parquet.1-abc.partial.parquet").write_bytes(b"PAR1")
+    frame = pd.read_parquet(reference)
+    assert len(frame) == 4 * 12 and sorted(set(frame["source"])) == sorted(map(str, clips))
+    counts = duckdb.sql(
+        f"SELECT source, count(*) FROM '{reference}/*.parquet' WHERE pose_present GROUP BY source"
+    ).fetchall()
+    assert sorted(counts) == sorted((str(c), 12) for c in clips)
 
 
 def test_usage_errors(clips, tmp_path):
