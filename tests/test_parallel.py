@@ -268,3 +268,10 @@ def test_usage_errors(clips, tmp_path):
     for args, message in cases:
         result = runner.invoke(cli, args)
         assert result.exit_code == 2 and message in result.output, result.output
+    result = runner.invoke(
+        cli,
+        ["run", str(clips[0]), "--out-dir", str(tmp_path / "o")],
+        env={"VITRUVIAN_BACKEND": "tpu"},
+    )
+    assert result.exit_code == 2 and "VITRUVIAN_BACKEND='tpu' is not a backend" in result.output
+    assert not (tmp_path / "o").exists()  # refused before any work

@@ -274,15 +274,7 @@ def _run_pose_command(
         preflight.check_outputs(specs, inputs, outs, annotated, annotated_kind, overwrite=overwrite)
     except (writers.OutputError, io_sources.SourceSpecError) as exc:
         fail(exc, usage=True)
-    if options.backend is None:
-        from vitruvian.models.backends import BACKEND_ENV
-
-        named = os.environ.get(BACKEND_ENV, "").strip()
-        if named and named.lower() not in BACKENDS:
-            raise _UsageLineError(
-                f"{BACKEND_ENV}={named!r} is not a backend: set it to one of "
-                f"{', '.join(BACKENDS)}, or unset it"
-            )
+    _check_backend_env(options.backend)
     try:
         for out in outs:
             writers.check_row_writer_available(out)
@@ -466,6 +458,7 @@ def _run_dataset_command(
         writers.check_row_writer_available(Path("dataset.parquet"))
     except writers.OutputError as exc:
         raise _UsageLineError(f"--out-dir writes Parquet: {exc}") from exc
+    _check_backend_env(backend)
     if engine == "ray":
         from vitruvian.parallel.ray_engine import import_ray
 
@@ -512,6 +505,21 @@ def _run_dataset_command(
     if result.stopped:
         return 130
     return 1 if result.failed else 0
+
+
+def _check_backend_env(backend: str | None) -> None:
+    """Without ``--backend``, an unknown ``$VITRUVIAN_BACKEND`` is a usage error before any
+    work (every model load would fail on it)."""
+    if backend is not None:
+        return
+    from vitruvian.models.backends import BACKEND_ENV
+
+    named = os.environ.get(BACKEND_ENV, "").strip()
+    if named and named.lower() not in BACKENDS:
+        raise _UsageLineError(
+            f"{BACKEND_ENV}={named!r} is not a backend: set it to one of "
+            f"{', '.join(BACKENDS)}, or unset it"
+        )
 
 
 def _crashed_before_any_row(sink: Any, run_error: BaseException | None) -> bool:

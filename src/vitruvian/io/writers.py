@@ -789,6 +789,13 @@ def open_row_writer(path: Path, *, overwrite: bool = False) -> RowWriter:
     return JsonlRowWriter(Path(path), overwrite=overwrite)
 
 
+def _tint(image: np.ndarray, mask: np.ndarray, color: Sequence[int]) -> np.ndarray:
+    """``image`` (float32 BGR) with ``color`` blended in where ``mask`` (``(H, W)`` in [0, 1])
+    is, at opacity :data:`MASK_OPACITY` times the mask value."""
+    alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)[..., None] * MASK_OPACITY
+    return image * (1.0 - alpha) + np.asarray(color, np.float32) * alpha
+
+
 def annotate(
     bgr: np.ndarray,
     pose: PoseResult | None,
@@ -813,9 +820,7 @@ def annotate(
     from vitruvian.solutions.pose import POSE_CONNECTIONS
 
     if segmentation_mask is not None and segmentation_mask.shape[:2] == bgr.shape[:2]:
-        alpha = np.clip(segmentation_mask.astype(np.float32), 0.0, 1.0)[..., None] * MASK_OPACITY
-        tint = np.asarray(MASK_TINT_BGR, dtype=np.float32)
-        blended = bgr.astype(np.float32) * (1.0 - alpha) + tint * alpha
+        blended = _tint(bgr.astype(np.float32), segmentation_mask, MASK_TINT_BGR)
         image = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     else:
         image = np.array(bgr, dtype=np.uint8, copy=True, order="C")
@@ -850,7 +855,7 @@ def person_color(person_id: int) -> tuple[int, int, int]:
 def annotate_people(
     bgr: np.ndarray,
     people: Sequence[PoseResult],
-    masks: Sequence[np.ndarray] | None = None,
+    masks: Sequence[np.ndarray | None] | None = None,
     labels: Mapping[int | None, str] | None = None,
 ) -> np.ndarray:
     """Draw several people onto a copy of a BGR frame, each in the colour of their
@@ -872,9 +877,7 @@ def annotate_people(
     image = np.array(bgr, dtype=np.float32, copy=True)
     for person, mask in zip(people, masks or [None] * len(people), strict=False):
         if mask is not None and mask.shape[:2] == (height, width):
-            alpha = np.clip(mask.astype(np.float32), 0.0, 1.0)[..., None] * MASK_OPACITY
-            color = np.asarray(person_color(person.person_id or 0), np.float32)
-            image = image * (1.0 - alpha) + color * alpha
+            image = _tint(image, mask, person_color(person.person_id or 0))
     image = np.clip(image + 0.5, 0, 255).astype(np.uint8)
     thickness = max(2, round(min(height, width) / 300))
     for person in people:

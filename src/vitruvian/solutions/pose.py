@@ -155,7 +155,7 @@ class PoseSolutionOutputs(NamedTuple):
     pose: PoseResult | None
     multi_pose_landmarks: list[NormalizedLandmarkList] | None = None
     multi_pose_world_landmarks: list[LandmarkList] | None = None
-    multi_segmentation_masks: list[np.ndarray] | None = None
+    multi_segmentation_masks: list[np.ndarray | None] | None = None
     pose_ids: list[int] | None = None
     poses: list[PoseResult] | None = None
 
@@ -403,8 +403,8 @@ class Pose:
         landmarks = [NormalizedLandmarkList.from_numpy(p.landmarks) for p in people]
         world = [LandmarkList.from_numpy(p.world_landmarks) for p in people]
         masks = None
-        if self._enable_segmentation:
-            masks = [p.segmentation_mask for p in people if p.segmentation_mask is not None]
+        if self._enable_segmentation:  # then every pose has its mask
+            masks = [p.segmentation_mask for p in people]
         return PoseSolutionOutputs(
             pose_landmarks=landmarks[0],
             pose_world_landmarks=world[0],
