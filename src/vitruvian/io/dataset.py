@@ -253,8 +253,6 @@ class VideoTableWriter:
             raise OutputError(f"cannot write {self.target}: {os_error_text(exc)}") from exc
         self._temporary = partial_path(folder / self.target.name, ".parquet")
         self._rows: list[dict[str, Any]] = []
-        self.frames = 0
-        self.count = 0
         try:
             self._writer: Any = pq.ParquetWriter(self._temporary, self._schema)
         except OSError as exc:
@@ -263,8 +261,6 @@ class VideoTableWriter:
     def write(self, rows: Sequence[dict[str, Any]]) -> None:
         """Add one frame's rows (:func:`vitruvian.io.records.make_row`)."""
         self._rows.extend(rows)
-        self.frames += 1
-        self.count += len(rows)
         if len(self._rows) >= ROW_GROUP_SIZE:
             self._flush()
 

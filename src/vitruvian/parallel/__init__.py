@@ -55,7 +55,6 @@ class Engine(Protocol):
     """What runs :class:`VideoJob` s (see the module docstring)."""
 
     workers: int
-    threads: int
 
     def run(
         self,
@@ -82,8 +81,6 @@ class InlineEngine:
     ) -> None:
         self._extractor = extractor_for(options, threads, backend)
         self.batch_size = max(1, int(batch_size))
-        #: inference threads (0: the runtime's default, the cores up to 4)
-        self.threads = threads or 0
 
     def run(
         self,

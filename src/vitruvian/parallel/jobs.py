@@ -148,6 +148,24 @@ class _VideoRun:
         return self.outcome
 
 
+class _Progress:
+    """Frames done, reported every :data:`PROGRESS_EVERY` (and the rest by :meth:`flush`)."""
+
+    def __init__(self, report: Callable[[int], None] | None) -> None:
+        self._report = report
+        self._pending = 0
+
+    def frame(self) -> None:
+        self._pending += 1
+        if self._pending >= PROGRESS_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._report is not None and self._pending:
+            self._report(self._pending)
+        self._pending = 0
+
+
 def _error_text(exc: BaseException) -> str:
     """An outcome's error: the exception's message; a bug is named as one."""
     if isinstance(exc, OSError):  # SourceReadError, OutputError and the system's errors
@@ -168,7 +186,7 @@ def process_video(
     """
     from vitruvian.io.sources import SourceReadError
 
-    pending = 0
+    progress = _Progress(on_frames)
     try:
         run = _VideoRun(job)
     except Exception as exc:
@@ -178,10 +196,7 @@ def process_video(
         try:
             for info, people in frames:
                 run.add(info, people)
-                pending += 1
-                if on_frames is not None and pending >= PROGRESS_EVERY:
-                    on_frames(pending)
-                    pending = 0
+                progress.frame()
         except SourceReadError as exc:  # after the frames that could be decoded
             run.outcome.error = str(exc)
         finally:
@@ -194,8 +209,7 @@ def process_video(
         run.finish()
         raise
     outcome = run.finish()
-    if on_frames is not None and pending:
-        on_frames(pending)
+    progress.flush()
     return outcome
 
 
@@ -224,7 +238,7 @@ def process_videos(
     def failed(exc: SourceReadError) -> None:  # the video stops, the others go on
         runs[exc.source][1].outcome.error = str(exc)
 
-    pending = 0
+    progress = _Progress(on_frames)
     try:
         frames = extractor._extract_many(
             [run.source for _, run in runs.values()],
@@ -235,10 +249,7 @@ def process_videos(
         try:
             for info, pose in frames:
                 runs[info.source][1].add(info, [] if pose is None else [pose])
-                pending += 1
-                if on_frames is not None and pending >= PROGRESS_EVERY:
-                    on_frames(pending)
-                    pending = 0
+                progress.frame()
         finally:
             frames.close()
     except BaseException as exc:
@@ -252,8 +263,7 @@ def process_videos(
             raise
     for i, run in runs.values():
         outcomes[i] = run.finish()
-    if on_frames is not None and pending:
-        on_frames(pending)
+    progress.flush()
     return [outcomes[i] for i in range(len(jobs))]
 
 
