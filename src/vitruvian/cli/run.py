@@ -439,6 +439,8 @@ def _run_dataset_command(
 ) -> int:
     """``vitruvian run VIDEOS --out-dir DIR``: the resumable dataset
     (:mod:`vitruvian.io.dataset`, :mod:`vitruvian.parallel`); returns the exit code."""
+    from tqdm import tqdm
+
     from vitruvian.io import sources as io_sources
     from vitruvian.io import writers
     from vitruvian.io.interrupts import StopSignals
@@ -470,8 +472,8 @@ def _run_dataset_command(
         workers = os.cpu_count() or 1
 
     def report(outcome: Any) -> None:
-        if outcome.error is not None:
-            click.echo(f"Error: {outcome.error}", file=err)
+        if outcome.error is not None:  # above the progress bar, which stays whole
+            tqdm.write(f"Error: {outcome.error}", file=err)
 
     stop = StopSignals()
     try:
